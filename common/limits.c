@@ -1,0 +1,23 @@
+#include "limits.h"
+
+void isc_limits_default(struct isc_limits *l)
+{
+	/* 256 MiB of held segments across all flows: a sensor with 10,000
+	 * open sessions can still hold a 26 KB hole in each. */
+	l->memcap = 256u << 20;
+	/* 1 MiB per direction: more than a TCP window of any common stack. */
+	l->max_ooo = 1u << 20;
+	l->max_flows = 200000;
+	/* 5 minutes, as the TCP timeouts of Zeek and Suricata are of that
+	 * order for established flows without traffic. */
+	l->idle_timeout = 300 * ISC_NS_PER_SEC;
+	/* 64 KiB: longer than any real command line (RFC 7162 recommends
+	 * servers accept at least 8192 octets), the cap curl uses too. */
+	l->max_line = 64u << 10;
+	/* 64 levels: BODYSTRUCTURE of real multipart mail nests a dozen. */
+	l->max_depth = 64;
+	/* 256 commands in flight, as Suricata's SMTP max_tx. */
+	l->max_pending = 256;
+	/* Transcripts show the first 256 bytes of each literal. */
+	l->literal_bytes = 256;
+}

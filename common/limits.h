@@ -1,0 +1,29 @@
+/* common/limits.h: every bound imapscope enforces, in one place.
+ *
+ * Defaults come from isc_limits_default(); the CLI overrides single fields.
+ * A bound of 0 is never read as "unlimited". Each default states why it is
+ * what it is; docs/security.md lists them for users. */
+#ifndef ISC_LIMITS_H
+#define ISC_LIMITS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "isc.h"
+
+struct isc_limits {
+	/* reassembly */
+	size_t   memcap;		/* out-of-order bytes held, all flows together */
+	size_t   max_ooo;		/* out-of-order bytes held per direction */
+	uint32_t max_flows;		/* flows tracked at once; LRU evicted past it */
+	isc_time idle_timeout;		/* ns of silence before a flow is closed */
+	/* dissector */
+	size_t   max_line;		/* longest line kept while waiting for its end */
+	uint32_t max_depth;		/* '(' nesting tracked in one line */
+	uint32_t max_pending;		/* commands awaiting their tagged reply */
+	size_t   literal_bytes;		/* literal bytes sampled for transcripts */
+};
+
+/* Fills *l with the defaults. Can't fail. */
+void isc_limits_default(struct isc_limits *l);
+
+#endif
