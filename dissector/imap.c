@@ -1,0 +1,1368 @@
+/* dissector/imap.c: the IMAP session state machine (see imap.h).
+ *
+ * Each direction ("half") is framed into lines and literals:
+ *   PS_LINE      collecting a line up to LF (in place when it is whole in
+ *                the input, else in a line buffer capped at max_line);
+ *   PS_LITERAL   counting down a literal's content, sampling its start;
+ *   PS_LIT_WAIT  client only: a synchronizing literal was announced and the
+ *                server has not yet answered "+" (RFC 3501 7.5) or refused;
+ *   PS_OPAQUE    after STARTTLS: bytes are counted, not parsed.
+ * A half "hunts" after a gap or when the capture joined midstream: lines
+ * are skipped until one parses as a plausible command or response.
+ * COMPRESS=DEFLATE (RFC 4978) puts a raw-deflate inflater in front of the
+ * framing of each direction.
+ *
+ * Lines are interpreted per direction: client lines are commands (or SASL
+ * responses during AUTHENTICATE, or DONE during IDLE); server lines are the
+ * greeting, untagged responses, continuation requests and tagged
+ * completions, matched to pending commands by tag, first in first out. */
+#include "imap.h"
+#include "scan.h"
+#include "sasl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define TAG_CAP 64		/* tag bytes kept; longer tags are cut */
+#define NAME_CAP 32		/* command name bytes kept ("UID FETCH") */
+#define ARG_CAP 256		/* bytes kept of each interesting argument */
+#define NARGS 3			/* arguments kept after the command name */
+#define TAIL_KEEP 32		/* last bytes kept of an over-long line */
+#define CAPS_CAP 1024		/* capability string kept */
+#define MAX_NAMES 64		/* distinct command names counted */
+#define MAX_ANOM_NAMES 16
+#define INFLATE_CHUNK 16384
+
+enum pstate { PS_LINE, PS_LITERAL, PS_LIT_WAIT, PS_OPAQUE };
+
+enum cmd_kind {
+	CK_OTHER, CK_LOGIN, CK_AUTHENTICATE, CK_SELECT, CK_EXAMINE, CK_LOGOUT,
+	CK_STARTTLS, CK_COMPRESS, CK_IDLE,
+};
+
+/* Commands the dissector acts on, and which argument names a mailbox
+ * (0 = first argument after the name; -1 none). */
+static const struct cmd_info {
+	const char *name;
+	enum cmd_kind kind;
+	int mailbox_arg;
+} cmd_table[] = {
+	{ "LOGIN", CK_LOGIN, -1 },
+	{ "AUTHENTICATE", CK_AUTHENTICATE, -1 },
+	{ "SELECT", CK_SELECT, 0 },
+	{ "EXAMINE", CK_EXAMINE, 0 },
+	{ "LOGOUT", CK_LOGOUT, -1 },
+	{ "STARTTLS", CK_STARTTLS, -1 },
+	{ "COMPRESS", CK_COMPRESS, -1 },
+	{ "IDLE", CK_IDLE, -1 },
+	{ "CREATE", CK_OTHER, 0 },
+	{ "DELETE", CK_OTHER, 0 },
+	{ "RENAME", CK_OTHER, 0 },
+	{ "SUBSCRIBE", CK_OTHER, 0 },
+	{ "UNSUBSCRIBE", CK_OTHER, 0 },
+	{ "STATUS", CK_OTHER, 0 },
+	{ "APPEND", CK_OTHER, 0 },
+	{ "COPY", CK_OTHER, 1 },
+	{ "MOVE", CK_OTHER, 1 },
+	{ "UID COPY", CK_OTHER, 1 },
+	{ "UID MOVE", CK_OTHER, 1 },
+	{ "GETACL", CK_OTHER, 0 },
+	{ "SETACL", CK_OTHER, 0 },
+	{ "DELETEACL", CK_OTHER, 0 },
+	{ "LISTRIGHTS", CK_OTHER, 0 },
+	{ "MYRIGHTS", CK_OTHER, 0 },
+	{ "GETQUOTAROOT", CK_OTHER, 0 },
+};
+
+struct pending {
+	uint64_t number;
+	char tag[TAG_CAP];
+	char name[NAME_CAP];
+	enum cmd_kind kind;
+	int mailbox_arg;
+	isc_time start;
+	uint64_t literals, literal_bytes;
+	char *mailbox;		/* owned */
+	char *auth_user;	/* owned: identity tried */
+	char mech[32];		/* AUTHENTICATE mechanism */
+};
+
+struct half {
+	enum pstate ps;
+	bool cont;		/* the next line continues the logical line */
+	bool hunting;		/* accept only a plausible line */
+	bool over;		/* the line in lb passed max_line */
+	bool tls_checked;	/* first opaque byte looked at */
+	uint64_t hunt_skipped;	/* bytes skipped while hunting */
+	/* line being collected */
+	uint8_t *lb;
+	size_t lb_len, lb_cap;
+	size_t line_total;	/* bytes of the current line so far */
+	uint8_t tail[TAIL_KEEP];
+	size_t tail_len;
+	isc_time line_ts;
+	/* literal */
+	struct imap_lit lit;	/* the literal announced or running */
+	uint64_t lit_left;
+	uint8_t *sample;
+	size_t sample_len, sample_cap;
+	bool lit_redact;	/* its content is a secret */
+	bool lit_is_arg;	/* it is a top-level token of a command */
+	bool plus_late;		/* a "+" may still come for a literal sent */
+	/* logical line */
+	struct imap_scan_state sc;
+	unsigned argn;		/* top-level tokens so far */
+	unsigned arg_base;	/* token index of the first argument */
+	/* COMPRESS=DEFLATE */
+	z_stream *z;
+	uint64_t ctr[IMAP_HC_COUNT];
+};
+
+struct name_count {
+	char name[NAME_CAP];
+	uint64_t count;
+};
+
+struct imap_session {
+	struct imap_config cfg;
+	struct isc_limits lim;
+	struct imap_sink sink;
+	void *ctx;
+	struct half h[2];
+	/* server state */
+	bool greeted;
+	char *greeting;
+	char *caps;
+	char *mailbox;
+	char *user;		/* authenticated, or last tried */
+	bool authenticated, preauth, starttls, compress, logout, bye;
+	bool cleartext_login;
+	bool starttls_wait;	/* STARTTLS sent, no answer yet */
+	/* commands */
+	struct pending *pend;
+	size_t npend, pend_cap;
+	uint64_t ncmds;
+	uint64_t building;	/* number of the command still being sent */
+	char args[NARGS][ARG_CAP];
+	/* SASL exchange in progress (RFC 3501 6.2.2) */
+	bool sasl;
+	uint64_t sasl_cmd;
+	enum sasl_mech mech;
+	unsigned sasl_step;
+	bool idle;
+	/* summary */
+	struct name_count *names;
+	size_t nnames;
+	uint64_t auth_attempts, auth_failures, anomalies;
+	const char *anom_names[MAX_ANOM_NAMES];
+	size_t n_anom_names;
+	/* display buffer for redacted lines */
+	uint8_t *disp;
+	size_t disp_cap;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static char *dup_n(const uint8_t *p, size_t len)
+{
+	char *s = malloc(len + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+static void set_str(char **dst, const uint8_t *p, size_t len)
+{
+	free(*dst);
+	*dst = dup_n(p, len);
+}
+
+static void copy_cstr(char *dst, size_t cap, const uint8_t *p, size_t len)
+{
+	if (len >= cap)
+		len = cap - 1;
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+}
+
+static void upper(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'a' && *s <= 'z')
+			*s = (char)(*s - 32);
+}
+
+static bool starts_ci(const uint8_t *p, size_t len, const char *w)
+{
+	size_t n = strlen(w);
+	return len >= n && imap_eq(p, n, w);
+}
+
+/* Records an anomaly: counted, its kind listed once, and a marker. */
+static void anomaly(struct imap_session *s, enum isc_dir dir, isc_time ts,
+		    const char *kind)
+{
+	s->anomalies++;
+	size_t i;
+	for (i = 0; i < s->n_anom_names; i++)
+		if (!strcmp(s->anom_names[i], kind))
+			break;
+	if (i == s->n_anom_names && i < MAX_ANOM_NAMES)
+		s->anom_names[s->n_anom_names++] = kind;
+	if (s->sink.marker)
+		s->sink.marker(s->ctx, dir, ts, IMAP_MARK_ANOMALY, 0, kind);
+}
+
+static void emit_line(struct imap_session *s, enum isc_dir dir, isc_time ts,
+		      const uint8_t *p, size_t len)
+{
+	s->h[dir].ctr[IMAP_HC_LINES]++;
+	if (s->sink.line)
+		s->sink.line(s->ctx, dir, ts, p, len);
+}
+
+static void marker(struct imap_session *s, enum isc_dir dir, isc_time ts,
+		   enum imap_marker m, uint64_t arg)
+{
+	if (s->sink.marker)
+		s->sink.marker(s->ctx, dir, ts, m, arg, NULL);
+}
+
+/* ---- pending commands ------------------------------------------------- */
+
+static struct pending *find_pending(struct imap_session *s, uint64_t number)
+{
+	for (size_t i = s->npend; i > 0; i--)
+		if (s->pend[i - 1].number == number)
+			return &s->pend[i - 1];
+	return NULL;
+}
+
+static void emit_command(struct imap_session *s, const struct pending *p,
+			 const char *status, const char *code, const char *text,
+			 isc_time end)
+{
+	if (!s->sink.command)
+		return;
+	struct imap_cmd_rec r = {
+		.number = p->number,
+		.tag = p->tag,
+		.name = p->name,
+		.status = status,
+		.resp_code = code,
+		.resp_text = text,
+		.mailbox = p->mailbox,
+		.user = p->auth_user ? p->auth_user :
+			(s->authenticated ? s->user : NULL),
+		.start = p->start,
+		.end = end,
+		.literals = p->literals,
+		.literal_bytes = p->literal_bytes,
+	};
+	s->sink.command(s->ctx, &r);
+}
+
+static void drop_pending(struct imap_session *s, size_t i)
+{
+	free(s->pend[i].mailbox);
+	free(s->pend[i].auth_user);
+	memmove(&s->pend[i], &s->pend[i + 1],
+		(s->npend - i - 1) * sizeof(*s->pend));
+	s->npend--;
+}
+
+static void count_name(struct imap_session *s, const char *name)
+{
+	size_t i;
+	for (i = 0; i < s->nnames; i++)
+		if (!strcmp(s->names[i].name, name)) {
+			s->names[i].count++;
+			return;
+		}
+	if (s->nnames == MAX_NAMES) {
+		name = "_OTHER";	/* the last slot gathers the rest */
+		for (i = 0; i < s->nnames; i++)
+			if (!strcmp(s->names[i].name, name)) {
+				s->names[i].count++;
+				return;
+			}
+		i = MAX_NAMES - 1;
+		snprintf(s->names[i].name, NAME_CAP, "%s", name);
+		s->names[i].count++;
+		return;
+	}
+	snprintf(s->names[i].name, NAME_CAP, "%s", name);
+	s->names[i].count = 1;
+	s->nnames++;
+}
+
+/* Starts a new pending command; returns NULL if out of memory. When
+ * max_pending commands already wait, the oldest is given up. */
+static struct pending *new_pending(struct imap_session *s, isc_time ts)
+{
+	if (s->npend >= s->lim.max_pending) {
+		anomaly(s, ISC_DIR_CLIENT, ts, "too_many_pending");
+		emit_command(s, &s->pend[0], NULL, NULL, NULL, 0);
+		drop_pending(s, 0);
+	}
+	if (s->npend == s->pend_cap) {
+		size_t cap = s->pend_cap ? s->pend_cap * 2 : 4;
+		if (cap > s->lim.max_pending)
+			cap = s->lim.max_pending;
+		struct pending *np = realloc(s->pend, cap * sizeof(*np));
+		if (!np)
+			return NULL;
+		s->pend = np;
+		s->pend_cap = cap;
+	}
+	struct pending *p = &s->pend[s->npend++];
+	memset(p, 0, sizeof(*p));
+	p->number = ++s->ncmds;
+	p->start = ts;
+	p->mailbox_arg = -1;
+	return p;
+}
+
+/* ---- display with redaction -------------------------------------------- */
+
+/* Emits line p with [roff, roff+rlen) replaced by "********". */
+static void emit_redacted(struct imap_session *s, enum isc_dir dir,
+			  isc_time ts, const uint8_t *p, size_t len,
+			  size_t roff, size_t rlen)
+{
+	static const char stars[] = "********";
+	size_t need = len - rlen + sizeof(stars);
+	if (need > s->disp_cap) {
+		uint8_t *d = realloc(s->disp, need);
+		if (!d) {
+			emit_line(s, dir, ts, (const uint8_t *)stars, 8);
+			return;
+		}
+		s->disp = d;
+		s->disp_cap = need;
+	}
+	memcpy(s->disp, p, roff);
+	memcpy(s->disp + roff, stars, 8);
+	memcpy(s->disp + roff + 8, p + roff + rlen, len - roff - rlen);
+	emit_line(s, dir, ts, s->disp, len - rlen + 8);
+}
+
+/* The byte range a token covers on the line, quotes included. */
+static void tok_span(const struct imap_tok *t, const uint8_t *line,
+		     size_t len, size_t *off, size_t *n)
+{
+	size_t o = (size_t)(t->p - line), l = t->len;
+	if (t->type == IMAP_TOK_QUOTED) {
+		o--;
+		l++;
+		if (o + l < len)
+			l++;	/* the closing quote */
+	}
+	*off = o;
+	*n = l;
+}
+
+/* ---- literals ----------------------------------------------------------- */
+
+static void literal_done(struct imap_session *s, enum isc_dir dir, isc_time ts);
+
+/* Starts counting the literal announced on the current line. */
+static void literal_start(struct imap_session *s, enum isc_dir dir, isc_time ts)
+{
+	struct half *h = &s->h[dir];
+	h->ps = PS_LITERAL;
+	h->lit_left = h->lit.size;
+	h->sample_len = 0;
+	if (h->lit_left == 0)
+		literal_done(s, dir, ts);
+}
+
+static void literal_done(struct imap_session *s, enum isc_dir dir, isc_time ts)
+{
+	struct half *h = &s->h[dir];
+	h->ctr[IMAP_HC_LITERALS]++;
+	size_t show = h->sample_len < s->lim.literal_bytes ?
+		      h->sample_len : s->lim.literal_bytes;
+	if (s->sink.literal)
+		s->sink.literal(s->ctx, dir, ts, h->lit.size,
+				h->lit_redact ? NULL : h->sample,
+				h->lit_redact ? 0 : show, h->lit_redact);
+	if (dir == ISC_DIR_CLIENT && h->lit_is_arg) {
+		unsigned k = h->argn - h->arg_base;
+		if (h->argn >= h->arg_base && k < NARGS)
+			copy_cstr(s->args[k], ARG_CAP, h->sample, h->sample_len);
+		h->argn++;
+	}
+	h->ps = PS_LINE;
+	h->cont = true;
+}
+
+/* ---- client side -------------------------------------------------------- */
+
+static const struct cmd_info *cmd_lookup(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++)
+		if (!strcmp(cmd_table[i].name, name))
+			return &cmd_table[i];
+	return NULL;
+}
+
+/* A client line that could start a command: tag SP command-name. */
+static bool plausible_command(const uint8_t *p, size_t len)
+{
+	size_t i = 0;
+	while (i < len && p[i] > ' ' && p[i] < 0x7f && p[i] != '(' &&
+	       p[i] != ')' && p[i] != '{' && p[i] != '"' && p[i] != '*' &&
+	       p[i] != '+')
+		i++;
+	if (i == 0 || i >= len || p[i] != ' ')
+		return false;
+	size_t j = ++i;
+	while (i < len && ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z'))
+		i++;
+	return i > j && (i == len || p[i] == ' ');
+}
+
+/* Handles a client line during AUTHENTICATE: a SASL response. */
+static void sasl_response(struct imap_session *s, isc_time ts,
+			  const uint8_t *p, size_t len)
+{
+	struct pending *c = find_pending(s, s->sasl_cmd);
+	if (len == 1 && p[0] == '*') {		/* the client cancels */
+		emit_line(s, ISC_DIR_CLIENT, ts, p, len);
+		return;
+	}
+	if (c && !c->auth_user) {
+		uint8_t dec[ARG_CAP];
+		char user[ARG_CAP];
+		size_t n = sasl_b64_decode(p, len, dec, sizeof(dec));
+		if (sasl_identity(s->mech, s->sasl_step, dec, n, user, sizeof(user)))
+			c->auth_user = strdup(user);
+	}
+	if (!s->cfg.show_secrets && len > 0 && sasl_secret(s->mech, s->sasl_step))
+		emit_redacted(s, ISC_DIR_CLIENT, ts, p, len, 0, len);
+	else
+		emit_line(s, ISC_DIR_CLIENT, ts, p, len);
+	s->sasl_step++;
+}
+
+/* Stores the top-level tokens of a command line piece as arguments. */
+static void take_args(struct imap_session *s, const struct imap_tok *t,
+		      size_t n, unsigned first)
+{
+	struct half *h = &s->h[ISC_DIR_CLIENT];
+	for (size_t i = first; i < n; i++, h->argn++) {
+		if (h->argn < h->arg_base)
+			continue;
+		unsigned k = h->argn - h->arg_base;
+		if (k < NARGS)
+			imap_tok_value(&t[i], s->args[k], ARG_CAP);
+	}
+}
+
+/* The first piece of a command: tag, name, "UID" prefix. */
+static struct pending *command_begin(struct imap_session *s, isc_time ts,
+				     const struct imap_tok *t, size_t n)
+{
+	struct half *h = &s->h[ISC_DIR_CLIENT];
+	struct pending *c = new_pending(s, ts);
+	if (!c)
+		return NULL;
+	memset(s->args, 0, sizeof(s->args));
+	if (t[0].len >= TAG_CAP)
+		anomaly(s, ISC_DIR_CLIENT, ts, "tag_too_long");
+	copy_cstr(c->tag, TAG_CAP, t[0].p, t[0].len);
+	h->arg_base = 2;
+	if (n >= 2) {
+		copy_cstr(c->name, NAME_CAP, t[1].p, t[1].len);
+		upper(c->name);
+		if (!strcmp(c->name, "UID") && n >= 3 && t[2].len < NAME_CAP - 4) {
+			char sub[NAME_CAP];
+			copy_cstr(sub, NAME_CAP, t[2].p, t[2].len);
+			upper(sub);
+			memcpy(c->name, "UID ", 4);
+			copy_cstr(c->name + 4, NAME_CAP - 4, (const uint8_t *)sub,
+				  strlen(sub));
+			h->arg_base = 3;
+		}
+	} else {
+		anomaly(s, ISC_DIR_CLIENT, ts, "malformed_command");
+	}
+	const struct cmd_info *ci = cmd_lookup(c->name);
+	c->kind = ci ? ci->kind : CK_OTHER;
+	c->mailbox_arg = ci ? ci->mailbox_arg : -1;
+	count_name(s, c->name[0] ? c->name : "_EMPTY");
+	s->building = c->number;
+	if (s->starttls_wait)
+		anomaly(s, ISC_DIR_CLIENT, ts, "starttls_injection");
+	if (!s->greeted && !s->cfg.midstream)
+		anomaly(s, ISC_DIR_CLIENT, ts, "command_before_greeting");
+	return c;
+}
+
+/* The whole command has been sent: act on it. */
+static void command_sent(struct imap_session *s, isc_time ts)
+{
+	struct pending *c = find_pending(s, s->building);
+	s->building = 0;
+	if (!c)
+		return;
+	if (c->mailbox_arg >= 0 && s->args[c->mailbox_arg][0])
+		c->mailbox = strdup(s->args[c->mailbox_arg]);
+	bool tls_offered = s->caps && strstr(s->caps, "STARTTLS");
+	switch (c->kind) {
+	case CK_LOGIN:
+		c->auth_user = strdup(s->args[0]);
+		if (tls_offered && !s->starttls)
+			s->cleartext_login = true;
+		break;
+	case CK_AUTHENTICATE: {
+		copy_cstr(c->mech, sizeof(c->mech), (const uint8_t *)s->args[0],
+			  strlen(s->args[0]));
+		upper(c->mech);
+		s->sasl = true;
+		s->sasl_cmd = c->number;
+		s->mech = sasl_mech_of(c->mech);
+		s->sasl_step = 0;
+		if (s->args[1][0]) {	/* SASL-IR (RFC 4959) */
+			uint8_t dec[ARG_CAP];
+			char user[ARG_CAP];
+			size_t n = sasl_b64_decode((const uint8_t *)s->args[1],
+						   strlen(s->args[1]), dec, sizeof(dec));
+			if (sasl_identity(s->mech, 0, dec, n, user, sizeof(user)))
+				c->auth_user = strdup(user);
+			s->sasl_step = 1;
+		}
+		if (tls_offered && !s->starttls &&
+		    (s->mech == SASL_PLAIN || s->mech == SASL_LOGIN))
+			s->cleartext_login = true;
+		break;
+	}
+	case CK_IDLE:
+		s->idle = true;
+		break;
+	case CK_STARTTLS:
+		s->starttls_wait = true;
+		break;
+	default:
+		break;
+	}
+	(void)ts;
+}
+
+/* Emits a client command line, redacting LOGIN's password and
+ * AUTHENTICATE's initial response. */
+static void client_display(struct imap_session *s, isc_time ts,
+			   const uint8_t *p, size_t len,
+			   const struct imap_tok *t, size_t n, unsigned first_idx,
+			   const struct pending *c)
+{
+	if (!s->cfg.show_secrets && c) {
+		int secret_arg = -1;
+		if (c->kind == CK_LOGIN)
+			secret_arg = 1;
+		else if (c->kind == CK_AUTHENTICATE)
+			secret_arg = 1;
+		struct half *h = &s->h[ISC_DIR_CLIENT];
+		if (secret_arg >= 0) {
+			unsigned want = h->arg_base + (unsigned)secret_arg;
+			if (want >= first_idx && want - first_idx < n &&
+			    want - first_idx < 8) {
+				const struct imap_tok *tk = &t[want - first_idx];
+				bool is_ir_cancel = c->kind == CK_AUTHENTICATE &&
+						    tk->len == 1 && tk->p[0] == '=';
+				if (!is_ir_cancel) {
+					size_t off, l;
+					tok_span(tk, p, len, &off, &l);
+					emit_redacted(s, ISC_DIR_CLIENT, ts, p, len, off, l);
+					return;
+				}
+			}
+		}
+	}
+	emit_line(s, ISC_DIR_CLIENT, ts, p, len);
+}
+
+/* One client line (without CRLF). body_len excludes a literal
+ * announcement at its end; lit says whether there is one. */
+static void client_line(struct imap_session *s, isc_time ts, const uint8_t *p,
+			size_t len, size_t body_len, bool lit)
+{
+	struct half *h = &s->h[ISC_DIR_CLIENT];
+	struct imap_tok t[8];
+	unsigned first_idx = h->argn;
+	struct pending *c;
+
+	if (!h->cont) {
+		h->sc = (struct imap_scan_state){ 0 };
+		h->argn = 0;
+		first_idx = 0;
+	}
+	size_t n = imap_scan_tokens(p, body_len, &h->sc, t, 8);
+	if (h->sc.max_depth > s->lim.max_depth) {
+		anomaly(s, ISC_DIR_CLIENT, ts, "nesting_too_deep");
+		h->sc.max_depth = 0;
+	}
+	if (!h->cont) {
+		if (n == 0) {
+			emit_line(s, ISC_DIR_CLIENT, ts, p, len);
+			return;		/* an empty line: nothing to track */
+		}
+		c = command_begin(s, ts, t, n < 8 ? n : 8);
+	} else {
+		c = find_pending(s, s->building);
+	}
+	take_args(s, t, n < 8 ? n : 8, 0);
+	h->argn = first_idx + (unsigned)n;
+	client_display(s, ts, p, len, t, n < 8 ? n : 8, first_idx, c);
+
+	if (lit) {
+		h->cont = true;
+		h->lit_is_arg = h->sc.depth == 0;
+		h->lit_redact = false;
+		if (c && !s->cfg.show_secrets && c->kind == CK_LOGIN &&
+		    h->lit_is_arg && h->argn == h->arg_base + 1)
+			h->lit_redact = true;	/* the password as a literal */
+		if (c) {
+			c->literals++;
+			c->literal_bytes += h->lit.size;
+		}
+		if (h->lit.nonsync) {
+			literal_start(s, ISC_DIR_CLIENT, ts);
+		} else {
+			h->ps = PS_LIT_WAIT;
+		}
+		return;
+	}
+	h->cont = false;
+	command_sent(s, ts);
+}
+
+/* ---- server side ------------------------------------------------------- */
+
+static bool is_status(const uint8_t *p, size_t len)
+{
+	return imap_eq(p, len, "OK") || imap_eq(p, len, "NO") ||
+	       imap_eq(p, len, "BAD") || imap_eq(p, len, "BYE") ||
+	       imap_eq(p, len, "PREAUTH");
+}
+
+/* A server line that could be a response. */
+static bool plausible_response(const uint8_t *p, size_t len)
+{
+	if (len >= 1 && p[0] == '+')
+		return len == 1 || p[1] == ' ';
+	if (len >= 3 && p[0] == '*' && p[1] == ' ')
+		return true;
+	const uint8_t *sp = memchr(p, ' ', len);
+	if (!sp || sp == p)
+		return false;
+	size_t rest = len - (size_t)(sp - p) - 1;
+	const uint8_t *w = sp + 1;
+	const uint8_t *e = memchr(w, ' ', rest);
+	size_t wl = e ? (size_t)(e - w) : rest;
+	return is_status(w, wl);
+}
+
+/* Splits resp-text "[code] text" (RFC 3501 7.1). */
+static void resp_text(const uint8_t *p, size_t len, const uint8_t **code,
+		      size_t *code_len, const uint8_t **text, size_t *text_len)
+{
+	*code = NULL;
+	*code_len = 0;
+	if (len > 0 && p[0] == '[') {
+		const uint8_t *e = memchr(p, ']', len);
+		if (e) {
+			*code = p + 1;
+			*code_len = (size_t)(e - p) - 1;
+			size_t skip = (size_t)(e - p) + 1;
+			p += skip;
+			len -= skip;
+			if (len > 0 && p[0] == ' ') {
+				p++;
+				len--;
+			}
+		}
+	}
+	*text = p;
+	*text_len = len;
+}
+
+static void note_capabilities(struct imap_session *s, const uint8_t *p, size_t len)
+{
+	if (len > CAPS_CAP)
+		len = CAPS_CAP;
+	set_str(&s->caps, p, len);
+	if (s->caps)
+		upper(s->caps);
+}
+
+/* Inspects a response code for CAPABILITY. */
+static void note_code(struct imap_session *s, const uint8_t *code, size_t len)
+{
+	if (code && starts_ci(code, len, "CAPABILITY ") )
+		note_capabilities(s, code + 11, len - 11);
+}
+
+static void start_inflate(struct imap_session *s, enum isc_dir dir, isc_time ts)
+{
+	struct half *h = &s->h[dir];
+	h->z = calloc(1, sizeof(*h->z));
+	if (!h->z || inflateInit2(h->z, -15) != Z_OK) {
+		free(h->z);
+		h->z = NULL;
+		anomaly(s, dir, ts, "inflate_error");
+		h->ps = PS_OPAQUE;
+	}
+}
+
+static void auth_done(struct imap_session *s, struct pending *c,
+		      const char *status, const char *text, isc_time ts)
+{
+	s->auth_attempts++;
+	bool ok = status && !strcmp(status, "OK");
+	if (!ok)
+		s->auth_failures++;
+	if (c->auth_user) {
+		free(s->user);
+		s->user = strdup(c->auth_user);
+	}
+	if (ok)
+		s->authenticated = true;
+	if (s->sink.auth) {
+		struct imap_auth_rec r = {
+			.mechanism = c->kind == CK_LOGIN ? "LOGIN" : c->mech,
+			.user = c->auth_user,
+			.status = status,
+			.resp_text = text,
+			.start = c->start,
+			.end = ts,
+		};
+		s->sink.auth(s->ctx, &r);
+	}
+}
+
+/* A tagged completion for pending command i. */
+static void complete(struct imap_session *s, size_t i, const char *status,
+		     const char *code, const char *text, isc_time ts)
+{
+	struct pending *c = &s->pend[i];
+	bool ok = !strcmp(status, "OK");
+	struct half *ch = &s->h[ISC_DIR_CLIENT];
+
+	if (c->number == s->building && ch->ps == PS_LIT_WAIT) {
+		/* the server refused the synchronizing literal: the client
+		 * does not send it, and the command ends here */
+		ch->ps = PS_LINE;
+		ch->cont = false;
+		s->building = 0;
+	}
+	switch (c->kind) {
+	case CK_LOGIN:
+		auth_done(s, c, status, text, ts);
+		break;
+	case CK_AUTHENTICATE:
+		if (s->sasl && s->sasl_cmd == c->number)
+			s->sasl = false;
+		auth_done(s, c, status, text, ts);
+		break;
+	case CK_SELECT:
+	case CK_EXAMINE:
+		if (ok && c->mailbox) {
+			free(s->mailbox);
+			s->mailbox = strdup(c->mailbox);
+		}
+		break;
+	case CK_LOGOUT:
+		if (ok)
+			s->logout = true;
+		break;
+	case CK_IDLE:
+		s->idle = false;
+		break;
+	case CK_STARTTLS:
+		s->starttls_wait = false;
+		if (ok) {
+			s->starttls = true;
+			s->h[0].ps = s->h[1].ps = PS_OPAQUE;
+			marker(s, ISC_DIR_SERVER, ts, IMAP_MARK_STARTTLS, 0);
+		}
+		break;
+	case CK_COMPRESS:
+		if (ok && !s->compress) {
+			s->compress = true;
+			marker(s, ISC_DIR_SERVER, ts, IMAP_MARK_COMPRESS, 0);
+			start_inflate(s, ISC_DIR_CLIENT, ts);
+			start_inflate(s, ISC_DIR_SERVER, ts);
+		}
+		break;
+	default:
+		break;
+	}
+	emit_command(s, c, status, code, text, ts);
+	drop_pending(s, i);
+}
+
+static void tagged(struct imap_session *s, isc_time ts, const uint8_t *p,
+		   size_t len, const uint8_t *sp)
+{
+	size_t taglen = (size_t)(sp - p);
+	const uint8_t *w = sp + 1;
+	size_t rest = len - taglen - 1;
+	const uint8_t *e = memchr(w, ' ', rest);
+	size_t wl = e ? (size_t)(e - w) : rest;
+	char status[8];
+	if (!(imap_eq(w, wl, "OK") || imap_eq(w, wl, "NO") || imap_eq(w, wl, "BAD"))) {
+		anomaly(s, ISC_DIR_SERVER, ts, "malformed_response");
+		return;
+	}
+	copy_cstr(status, sizeof(status), w, wl);
+	upper(status);
+	const uint8_t *code, *text;
+	size_t code_len, text_len;
+	resp_text(e ? e + 1 : w + wl, e ? rest - wl - 1 : 0, &code, &code_len,
+		  &text, &text_len);
+	note_code(s, code, code_len);
+
+	size_t i;
+	for (i = 0; i < s->npend; i++)
+		if (strlen(s->pend[i].tag) == (taglen < TAG_CAP ? taglen : TAG_CAP - 1) &&
+		    !memcmp(s->pend[i].tag, p, strlen(s->pend[i].tag)))
+			break;
+	if (i == s->npend) {
+		anomaly(s, ISC_DIR_SERVER, ts, "unmatched_completion");
+		return;
+	}
+	char *c = code ? dup_n(code, code_len) : NULL;
+	char *t = dup_n(text, text_len);
+	complete(s, i, status, c, t, ts);
+	free(c);
+	free(t);
+}
+
+static void untagged(struct imap_session *s, const uint8_t *p, size_t len)
+{
+	const uint8_t *w = p + 2;
+	size_t rest = len - 2;
+	const uint8_t *e = memchr(w, ' ', rest);
+	size_t wl = e ? (size_t)(e - w) : rest;
+	const uint8_t *after = e ? e + 1 : w + wl;
+	size_t after_len = e ? rest - wl - 1 : 0;
+
+	if (is_status(w, wl)) {
+		const uint8_t *code, *text;
+		size_t code_len, text_len;
+		resp_text(after, after_len, &code, &code_len, &text, &text_len);
+		note_code(s, code, code_len);
+		if (imap_eq(w, wl, "BYE"))
+			s->bye = true;
+		return;
+	}
+	if (imap_eq(w, wl, "CAPABILITY"))
+		note_capabilities(s, after, after_len);
+}
+
+/* The server's "+": a literal may now be sent, or a SASL challenge, or
+ * IDLE has begun. */
+static void continuation(struct imap_session *s, isc_time ts)
+{
+	struct half *ch = &s->h[ISC_DIR_CLIENT];
+	if (ch->ps == PS_LIT_WAIT) {
+		literal_start(s, ISC_DIR_CLIENT, ts);
+		return;
+	}
+	if (ch->plus_late) {
+		ch->plus_late = false;	/* the "+" for a literal already sent */
+		return;
+	}
+	if (s->sasl || s->idle || s->npend > 0)
+		return;
+	anomaly(s, ISC_DIR_SERVER, ts, "continuation_without_command");
+}
+
+/* One server line. body_len excludes a literal announcement. */
+static void server_line(struct imap_session *s, isc_time ts, const uint8_t *p,
+			size_t len, bool lit_found)
+{
+	struct half *h = &s->h[ISC_DIR_SERVER];
+	emit_line(s, ISC_DIR_SERVER, ts, p, len);
+	if (h->cont) {
+		if (!lit_found)
+			h->cont = false;
+		else
+			literal_start(s, ISC_DIR_SERVER, ts);
+		return;
+	}
+	if (!s->greeted) {
+		s->greeted = true;
+		if (len >= 2 && p[0] == '*' && p[1] == ' ' && !s->cfg.midstream) {
+			set_str(&s->greeting, p + 2, len - 2);
+			if (starts_ci(p, len, "* PREAUTH")) {
+				s->preauth = s->authenticated = true;
+			}
+		}
+	}
+	if (len >= 1 && p[0] == '+') {
+		continuation(s, ts);
+		return;
+	}
+	if (len >= 2 && p[0] == '*' && p[1] == ' ') {
+		untagged(s, p, len);
+		if (lit_found) {
+			h->cont = true;
+			literal_start(s, ISC_DIR_SERVER, ts);
+		}
+		return;
+	}
+	const uint8_t *sp = memchr(p, ' ', len);
+	if (!sp || sp == p) {
+		if (len > 0)
+			anomaly(s, ISC_DIR_SERVER, ts, "malformed_response");
+		return;
+	}
+	tagged(s, ts, p, len, sp);
+}
+
+/* Whether a server line may announce a literal: data responses and their
+ * continuations do; status responses, completions and "+" carry resp-text,
+ * where "{4}" is just text (RFC 3501 7.1). */
+static bool server_may_literal(const struct imap_session *s, const uint8_t *p,
+			       size_t len)
+{
+	if (s->h[ISC_DIR_SERVER].cont)
+		return true;
+	if (len < 2 || p[0] != '*' || p[1] != ' ')
+		return false;
+	const uint8_t *w = p + 2;
+	const uint8_t *e = memchr(w, ' ', len - 2);
+	size_t wl = e ? (size_t)(e - w) : len - 2;
+	return !is_status(w, wl);
+}
+
+/* ---- framing ------------------------------------------------------------ */
+
+/* A complete line (CRLF stripped). over: it was longer than max_line and
+ * only its first max_line bytes are in p; tail holds its last bytes. */
+static void line_complete(struct imap_session *s, enum isc_dir dir, isc_time ts,
+			  const uint8_t *p, size_t len, bool over,
+			  const uint8_t *tail, size_t tail_len)
+{
+	struct half *h = &s->h[dir];
+	if (h->hunting && !h->cont) {
+		bool ok = !over && (dir == ISC_DIR_CLIENT ?
+				    (s->sasl || s->idle || plausible_command(p, len)) :
+				    plausible_response(p, len));
+		if (!ok) {
+			h->hunt_skipped += h->line_total;
+			h->ctr[IMAP_HC_SKIPPED_BYTES] += h->line_total;
+			return;
+		}
+		h->hunting = false;
+		if (h->hunt_skipped)
+			marker(s, dir, ts, IMAP_MARK_RESYNC, h->hunt_skipped);
+		h->hunt_skipped = 0;
+	}
+	if (over)
+		anomaly(s, dir, ts, "line_too_long");
+	if (memchr(p, 0, len))
+		anomaly(s, dir, ts, "nul_in_line");
+
+	struct imap_lit lit;
+	size_t off = len;
+	enum imap_lit_scan ls = IMAP_LIT_NONE;
+	bool sasl_line = dir == ISC_DIR_CLIENT && !h->cont && s->sasl;
+	bool done_line = dir == ISC_DIR_CLIENT && !h->cont && s->idle &&
+			 imap_eq(p, len, "DONE");
+	bool may = dir == ISC_DIR_CLIENT ? !sasl_line && !done_line :
+		   server_may_literal(s, p, len);
+	if (may) {
+		if (over) {
+			size_t toff;
+			ls = imap_scan_literal(tail, tail_len, &lit, &toff);
+		} else {
+			ls = imap_scan_literal(p, len, &lit, &off);
+		}
+	}
+	if (ls == IMAP_LIT_OVERFLOW) {
+		anomaly(s, dir, ts, "literal_size_overflow");
+		ls = IMAP_LIT_NONE;
+	}
+	if (ls == IMAP_LIT_FOUND)
+		h->lit = lit;
+	if (dir == ISC_DIR_SERVER) {
+		server_line(s, ts, p, len, ls == IMAP_LIT_FOUND);
+		return;
+	}
+	if (sasl_line) {
+		sasl_response(s, ts, p, len);
+		return;
+	}
+	if (done_line) {
+		emit_line(s, dir, ts, p, len);
+		return;
+	}
+	client_line(s, ts, p, len, off, ls == IMAP_LIT_FOUND);
+}
+
+/* Appends to the line buffer, keeping max_line bytes and the tail. */
+static void line_append(struct half *h, const struct isc_limits *lim,
+			const uint8_t *p, size_t len)
+{
+	h->line_total += len;
+	size_t room = h->lb_len < lim->max_line ? lim->max_line - h->lb_len : 0;
+	size_t take = len < room ? len : room;
+	if (take > 0 && h->lb_len + take > h->lb_cap) {
+		size_t cap = h->lb_cap ? h->lb_cap : 256;
+		while (cap < h->lb_len + take)
+			cap *= 2;
+		if (cap > lim->max_line)
+			cap = lim->max_line;
+		uint8_t *nb = realloc(h->lb, cap);
+		if (!nb) {
+			take = 0;
+		} else {
+			h->lb = nb;
+			h->lb_cap = cap;
+		}
+	}
+	memcpy(h->lb + h->lb_len, p, take);
+	h->lb_len += take;
+	if (take < len)
+		h->over = true;
+	/* keep the last TAIL_KEEP bytes, wherever they fall */
+	if (len >= TAIL_KEEP) {
+		memcpy(h->tail, p + len - TAIL_KEEP, TAIL_KEEP);
+		h->tail_len = TAIL_KEEP;
+	} else {
+		size_t keep = h->tail_len + len > TAIL_KEEP ? TAIL_KEEP - len : h->tail_len;
+		memmove(h->tail, h->tail + h->tail_len - keep, keep);
+		memcpy(h->tail + keep, p, len);
+		h->tail_len = keep + len;
+	}
+}
+
+/* Strips the CR of a CRLF from the tail copy too. */
+static size_t strip_cr(const uint8_t *p, size_t len)
+{
+	return len > 0 && p[len - 1] == '\r' ? len - 1 : len;
+}
+
+static size_t step_line(struct imap_session *s, enum isc_dir dir, isc_time ts,
+			const uint8_t *p, size_t len)
+{
+	struct half *h = &s->h[dir];
+	const uint8_t *lf = memchr(p, '\n', len);
+	if (h->line_total == 0)
+		h->line_ts = ts;
+	if (!lf) {
+		line_append(h, &s->lim, p, len);
+		return len;
+	}
+	size_t n = (size_t)(lf - p) + 1;
+	isc_time lts = h->line_ts;
+	if (h->line_total == 0 && n - 1 <= s->lim.max_line) {
+		/* the whole line is here: parse it in place */
+		h->line_total = n;
+		line_complete(s, dir, lts, p, strip_cr(p, n - 1), false, NULL, 0);
+	} else {
+		line_append(h, &s->lim, p, n - 1);
+		h->line_total++;	/* the LF */
+		bool over = h->over;
+		size_t l = over ? h->lb_len : strip_cr(h->lb, h->lb_len);
+		size_t tl = strip_cr(h->tail, h->tail_len);
+		line_complete(s, dir, lts, h->lb, l, over, h->tail, tl);
+	}
+	h->lb_len = 0;
+	h->line_total = 0;
+	h->tail_len = 0;
+	h->over = false;
+	return n;
+}
+
+static size_t step_literal(struct imap_session *s, enum isc_dir dir, isc_time ts,
+			   const uint8_t *p, size_t len)
+{
+	struct half *h = &s->h[dir];
+	size_t n = len < h->lit_left ? len : (size_t)h->lit_left;
+	if (h->sample_len < h->sample_cap) {
+		size_t k = h->sample_cap - h->sample_len;
+		if (k > n)
+			k = n;
+		memcpy(h->sample + h->sample_len, p, k);
+		h->sample_len += k;
+	}
+	h->lit_left -= n;
+	h->ctr[IMAP_HC_LITERAL_BYTES] += n;
+	if (h->lit_left == 0)
+		literal_done(s, dir, ts);
+	return n;
+}
+
+/* Bytes after STARTTLS: counted; the first must open a TLS record. */
+static size_t step_opaque(struct imap_session *s, enum isc_dir dir, isc_time ts,
+			  const uint8_t *p, size_t len)
+{
+	struct half *h = &s->h[dir];
+	if (!h->tls_checked && s->starttls) {
+		h->tls_checked = true;
+		if (p[0] != 0x16)	/* TLS handshake record (RFC 8446 5.1) */
+			anomaly(s, dir, ts, "starttls_injection");
+	}
+	h->ctr[IMAP_HC_OPAQUE_BYTES] += len;
+	return len;
+}
+
+static void inflate_feed(struct imap_session *s, enum isc_dir dir, isc_time ts,
+			 const uint8_t *p, size_t len);
+
+/* Runs the framing over plain (uncompressed) bytes. Each step consumes at
+ * least one byte or changes the state, so the loop ends. */
+static void parse(struct imap_session *s, enum isc_dir dir, isc_time ts,
+		  const uint8_t *p, size_t len)
+{
+	struct half *h = &s->h[dir];
+	while (len > 0) {
+		size_t n;
+		if (h->z) {
+			/* COMPRESS was turned on by the line just parsed */
+			inflate_feed(s, dir, ts, p, len);
+			return;
+		}
+		switch (h->ps) {
+		case PS_LINE:
+			n = step_line(s, dir, ts, p, len);
+			break;
+		case PS_LITERAL:
+			n = step_literal(s, dir, ts, p, len);
+			break;
+		case PS_LIT_WAIT:
+			/* The client sends its literal only after "+": if
+			 * bytes come first, the "+" was not captured (or
+			 * came late); take them as the literal. */
+			h->plus_late = true;
+			literal_start(s, dir, ts);
+			continue;
+		case PS_OPAQUE:
+		default:
+			n = step_opaque(s, dir, ts, p, len);
+			break;
+		}
+		p += n;
+		len -= n;
+	}
+}
+
+static void parse_inflated(struct imap_session *s, enum isc_dir dir, isc_time ts,
+			   const uint8_t *p, size_t len)
+{
+	struct half *h = &s->h[dir];
+	z_stream *z = h->z;
+	h->z = NULL;		/* parse() must not recurse into inflate */
+	parse(s, dir, ts, p, len);
+	if (!h->z)
+		h->z = z;
+	else {
+		inflateEnd(z);
+		free(z);
+	}
+}
+
+/* Inflates compressed bytes and parses what comes out. */
+static void inflate_feed(struct imap_session *s, enum isc_dir dir, isc_time ts,
+		  const uint8_t *p, size_t len)
+{
+	struct half *h = &s->h[dir];
+	uint8_t out[INFLATE_CHUNK];
+	h->z->next_in = (Bytef *)(uintptr_t)p;
+	h->z->avail_in = (uInt)len;
+	while (h->z && h->z->avail_in > 0) {
+		h->z->next_out = out;
+		h->z->avail_out = sizeof(out);
+		int r = inflate(h->z, Z_SYNC_FLUSH);
+		size_t got = sizeof(out) - h->z->avail_out;
+		if (got > 0)
+			parse_inflated(s, dir, ts, out, got);
+		if (r == Z_STREAM_END || (r != Z_OK && r != Z_BUF_ERROR)) {
+			if (r != Z_STREAM_END)
+				anomaly(s, dir, ts, "inflate_error");
+			inflateEnd(h->z);
+			free(h->z);
+			h->z = NULL;
+			h->ps = PS_OPAQUE;
+			return;
+		}
+		if (r == Z_BUF_ERROR && got == 0)
+			break;
+	}
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+int imap_session_new(const struct imap_config *cfg, const struct imap_sink *sink,
+		     void *ctx, struct imap_session **s_r)
+{
+	struct imap_session *s = calloc(1, sizeof(*s));
+	if (!s)
+		return ISC_ENOMEM;
+	s->cfg = *cfg;
+	s->lim = *cfg->lim;
+	s->cfg.lim = &s->lim;
+	s->sink = *sink;
+	s->ctx = ctx;
+	s->names = calloc(MAX_NAMES, sizeof(*s->names));
+	if (!s->names)
+		goto err;
+	for (int d = 0; d < 2; d++) {
+		struct half *h = &s->h[d];
+		h->sample_cap = s->lim.literal_bytes > ARG_CAP ?
+				s->lim.literal_bytes : ARG_CAP;
+		h->sample = malloc(h->sample_cap);
+		if (!h->sample)
+			goto err;
+		h->hunting = cfg->midstream;
+	}
+	*s_r = s;
+	return 0;
+err:
+	imap_session_free(&s);
+	return ISC_ENOMEM;
+}
+
+void imap_session_free(struct imap_session **sp)
+{
+	struct imap_session *s = *sp;
+	if (!s)
+		return;
+	for (int d = 0; d < 2; d++) {
+		struct half *h = &s->h[d];
+		free(h->lb);
+		free(h->sample);
+		if (h->z) {
+			inflateEnd(h->z);
+			free(h->z);
+		}
+	}
+	for (size_t i = 0; i < s->npend; i++) {
+		free(s->pend[i].mailbox);
+		free(s->pend[i].auth_user);
+	}
+	free(s->pend);
+	free(s->names);
+	free(s->greeting);
+	free(s->caps);
+	free(s->mailbox);
+	free(s->user);
+	free(s->disp);
+	free(s);
+	*sp = NULL;
+}
+
+void imap_feed(struct imap_session *s, enum isc_dir dir, isc_time ts,
+	       const uint8_t *p, size_t len)
+{
+	s->h[dir].ctr[IMAP_HC_BYTES] += len;
+	parse(s, dir, ts, p, len);
+}
+
+void imap_gap(struct imap_session *s, enum isc_dir dir, isc_time ts, uint64_t len)
+{
+	struct half *h = &s->h[dir];
+	h->ctr[IMAP_HC_GAPS]++;
+	h->ctr[IMAP_HC_GAP_BYTES] += len;
+	if (len == 0)
+		return;
+	marker(s, dir, ts, IMAP_MARK_GAP, len);
+	if (h->z) {
+		/* a hole in a deflate stream cannot be bridged */
+		anomaly(s, dir, ts, "gap_in_compressed_stream");
+		inflateEnd(h->z);
+		free(h->z);
+		h->z = NULL;
+		h->ps = PS_OPAQUE;
+		return;
+	}
+	if (h->ps == PS_OPAQUE)
+		return;
+	if (h->ps == PS_LIT_WAIT)
+		h->ps = PS_LITERAL, h->lit_left = h->lit.size, h->sample_len = 0;
+	if (h->ps == PS_LITERAL) {
+		/* a gap inside a literal of known size keeps us in step */
+		if (len < h->lit_left) {
+			h->lit_left -= len;
+			h->ctr[IMAP_HC_LITERAL_BYTES] += len;
+			h->sample_cap = h->sample_len;	/* sample stops here */
+			return;
+		}
+		len -= h->lit_left;
+		h->ctr[IMAP_HC_LITERAL_BYTES] += h->lit_left;
+		h->lit_left = 0;
+		literal_done(s, dir, ts);
+		h->sample_cap = s->lim.literal_bytes > ARG_CAP ?
+				s->lim.literal_bytes : ARG_CAP;
+		if (len == 0)
+			return;
+	}
+	/* elsewhere: drop the partial line and look for the next good one */
+	h->lb_len = 0;
+	h->line_total = 0;
+	h->tail_len = 0;
+	h->over = false;
+	h->cont = false;
+	h->hunting = true;
+	if (dir == ISC_DIR_CLIENT)
+		s->building = 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(((const struct name_count *)a)->name,
+		      ((const struct name_count *)b)->name);
+}
+
+void imap_end(struct imap_session *s, isc_time ts)
+{
+	/* commands never answered, in the order they were sent */
+	for (size_t i = 0; i < s->npend; i++)
+		emit_command(s, &s->pend[i], NULL, NULL, NULL, 0);
+	while (s->npend > 0)
+		drop_pending(s, s->npend - 1);
+	qsort(s->names, s->nnames, sizeof(*s->names), cmp_names);
+	struct imap_name_count bn[MAX_NAMES];
+	for (size_t i = 0; i < s->nnames; i++) {
+		bn[i].name = s->names[i].name;
+		bn[i].count = s->names[i].count;
+	}
+	struct imap_session_rec r = {
+		.greeting = s->greeting,
+		.capabilities = s->caps,
+		.mailbox = s->mailbox,
+		.user = s->user,
+		.authenticated = s->authenticated,
+		.starttls = s->starttls,
+		.compress = s->compress,
+		.logout = s->logout || s->bye,
+		.preauth = s->preauth,
+		.cleartext_login = s->cleartext_login,
+		.commands = s->ncmds,
+		.by_name = bn,
+		.n_by_name = s->nnames,
+		.auth_attempts = s->auth_attempts,
+		.auth_failures = s->auth_failures,
+		.anomalies = s->anomalies,
+		.anomaly_names = s->anom_names,
+		.n_anomaly_names = s->n_anom_names,
+	};
+	memcpy(r.half, s->h[0].ctr, sizeof(r.half[0]));
+	memcpy(r.half[1], s->h[1].ctr, sizeof(r.half[1]));
+	if (s->sink.end)
+		s->sink.end(s->ctx, ts, &r);
+}
+
+const char *imap_session_user(const struct imap_session *s)
+{
+	return s->user;
+}

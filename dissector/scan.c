@@ -1,0 +1,201 @@
+/* dissector/scan.c: see scan.h. */
+#include "scan.h"
+
+#include <string.h>
+
+bool imap_eq(const uint8_t *p, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+	if (n != len)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t a = p[i], b = (uint8_t)word[i];
+		if (a >= 'a' && a <= 'z')
+			a = (uint8_t)(a - 32);
+		if (b >= 'a' && b <= 'z')
+			b = (uint8_t)(b - 32);
+		if (a != b)
+			return false;
+	}
+	return true;
+}
+
+/* True if position off of the line lies inside a quoted string. */
+static bool in_quoted(const uint8_t *p, size_t off)
+{
+	bool q = false;
+	for (size_t i = 0; i < off; i++) {
+		if (q && p[i] == '\\') {
+			i++;		/* skip the escaped byte */
+			continue;
+		}
+		if (p[i] == '"')
+			q = !q;
+	}
+	return q;
+}
+
+enum imap_lit_scan imap_scan_literal(const uint8_t *p, size_t len,
+				     struct imap_lit *lit_r, size_t *off_r)
+{
+	/* Read backwards: "}" ["+"] 1*DIGIT "{" ["~"] */
+	if (len < 3 || p[len - 1] != '}')
+		return IMAP_LIT_NONE;
+	size_t i = len - 1;
+	bool nonsync = false;
+	if (p[i - 1] == '+') {
+		nonsync = true;
+		i--;
+	}
+	size_t digits_end = i;
+	while (i > 0 && p[i - 1] >= '0' && p[i - 1] <= '9')
+		i--;
+	size_t digits = digits_end - i;
+	if (digits == 0 || i == 0 || p[i - 1] != '{')
+		return IMAP_LIT_NONE;
+	size_t off = i - 1;
+	bool binary = false;
+	if (off > 0 && p[off - 1] == '~') {
+		binary = true;
+		off--;
+	}
+	if (in_quoted(p, off))
+		return IMAP_LIT_NONE;
+	/* Check before each multiply: the size comes from the wire. */
+	uint64_t size = 0;
+	for (size_t k = i; k < digits_end; k++) {
+		uint64_t d = (uint64_t)(p[k] - '0');
+		if (size > (UINT64_C(0x7fffffffffffffff) - d) / 10)
+			return IMAP_LIT_OVERFLOW;
+		size = size * 10 + d;
+	}
+	lit_r->size = size;
+	lit_r->nonsync = nonsync;
+	lit_r->binary = binary;
+	*off_r = off;
+	return IMAP_LIT_FOUND;
+}
+
+/* Scans a quoted string starting after its opening quote at p[i]. Returns
+ * the index of the closing quote, or len if it is not closed. */
+static size_t skip_quoted(const uint8_t *p, size_t len, size_t i)
+{
+	while (i < len) {
+		if (p[i] == '\\') {
+			i += 2;
+			continue;
+		}
+		if (p[i] == '"')
+			return i;
+		i++;
+	}
+	return len;
+}
+
+/* Walks the inside of a list from i while st->depth > 0; returns the index
+ * after the ")" that closes it, or len. */
+static size_t skip_list(const uint8_t *p, size_t len, size_t i,
+			struct imap_scan_state *st)
+{
+	while (i < len && st->depth > 0) {
+		uint8_t c = p[i];
+		if (c == '"') {
+			size_t q = skip_quoted(p, len, i + 1);
+			if (q >= len) {
+				st->bad_quote = true;
+				return len;
+			}
+			i = q + 1;
+			continue;
+		}
+		if (c == '(') {
+			st->depth++;
+			if (st->depth > st->max_depth)
+				st->max_depth = st->depth;
+		} else if (c == ')') {
+			st->depth--;
+		}
+		i++;
+	}
+	return i;
+}
+
+/* Scans an atom from i: up to a space, "(" or ")" at bracket depth 0.
+ * Brackets hold section specs like BODY[HEADER.FIELDS (A B)]. */
+static size_t skip_atom(const uint8_t *p, size_t len, size_t i)
+{
+	uint32_t bracket = 0;
+	while (i < len) {
+		uint8_t c = p[i];
+		if (c == '[')
+			bracket++;
+		else if (c == ']' && bracket > 0)
+			bracket--;
+		else if (bracket == 0 && (c == ' ' || c == '(' || c == ')'))
+			break;
+		i++;
+	}
+	return i;
+}
+
+size_t imap_scan_tokens(const uint8_t *p, size_t len, struct imap_scan_state *st,
+			struct imap_tok *toks, size_t max)
+{
+	size_t i = 0, n = 0;
+	if (st->depth > 0)
+		i = skip_list(p, len, 0, st);
+	while (i < len) {
+		uint8_t c = p[i];
+		if (c == ' ') {
+			i++;
+			continue;
+		}
+		struct imap_tok t;
+		size_t start = i;
+		if (c == '"') {
+			size_t q = skip_quoted(p, len, i + 1);
+			t.type = IMAP_TOK_QUOTED;
+			t.p = p + i + 1;
+			t.len = (q < len ? q : len) - (i + 1);
+			if (q >= len)
+				st->bad_quote = true;
+			i = q < len ? q + 1 : len;
+		} else if (c == '(') {
+			st->depth = 1;
+			if (st->max_depth < 1)
+				st->max_depth = 1;
+			i = skip_list(p, len, i + 1, st);
+			t.type = IMAP_TOK_LIST;
+			t.p = p + start;
+			t.len = i - start;
+		} else if (c == ')') {
+			/* unbalanced: ignore it */
+			i++;
+			continue;
+		} else {
+			i = skip_atom(p, len, i);
+			t.type = IMAP_TOK_ATOM;
+			t.p = p + start;
+			t.len = i - start;
+		}
+		if (n < max)
+			toks[n] = t;
+		n++;
+	}
+	return n;
+}
+
+size_t imap_tok_value(const struct imap_tok *t, char *dst, size_t cap)
+{
+	size_t o = 0;
+	if (cap == 0)
+		return 0;
+	for (size_t i = 0; i < t->len && o + 1 < cap; i++) {
+		uint8_t c = t->p[i];
+		if (t->type == IMAP_TOK_QUOTED && c == '\\' && i + 1 < t->len)
+			c = t->p[++i];
+		dst[o++] = (char)c;
+	}
+	dst[o] = '\0';
+	return o;
+}
