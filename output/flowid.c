@@ -1,0 +1,86 @@
+/* output/flowid.c: see flowid.h. */
+#include "flowid.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Orders endpoints as the Community ID spec does: by address, then port. */
+static bool less(const struct isc_addr *a, uint16_t ap,
+		 const struct isc_addr *b, uint16_t bp)
+{
+	size_t n = a->family == 6 ? 16 : 4;
+	int c = memcmp(a->a, b->a, n);
+	return c < 0 || (c == 0 && ap < bp);
+}
+
+char *out_community_id(const struct isc_addr *a, uint16_t aport,
+		       const struct isc_addr *b, uint16_t bport,
+		       uint16_t seed, char *out)
+{
+	if (!less(a, aport, b, bport)) {
+		const struct isc_addr *t = a;
+		uint16_t tp = aport;
+		a = b, aport = bport;
+		b = t, bport = tp;
+	}
+	/* seed(2) src(4|16) dst(4|16) proto(1) pad(1) sport(2) dport(2),
+	 * all in network byte order */
+	uint8_t buf[2 + 16 + 16 + 1 + 1 + 2 + 2];
+	size_t n = a->family == 6 ? 16 : 4, o = 0;
+	buf[o++] = (uint8_t)(seed >> 8);
+	buf[o++] = (uint8_t)seed;
+	memcpy(buf + o, a->a, n), o += n;
+	memcpy(buf + o, b->a, n), o += n;
+	buf[o++] = 6;		/* TCP */
+	buf[o++] = 0;
+	buf[o++] = (uint8_t)(aport >> 8);
+	buf[o++] = (uint8_t)aport;
+	buf[o++] = (uint8_t)(bport >> 8);
+	buf[o++] = (uint8_t)bport;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	memcpy(out, "1:", 2);
+	if (!EVP_Digest(buf, o, md, &mdlen, EVP_sha1(), NULL)) {
+		out[2] = '\0';
+		return out;
+	}
+	EVP_EncodeBlock((unsigned char *)out + 2, md, (int)mdlen);
+	return out;
+}
+
+/* FNV-1a, 64 bits: cheap, stable across platforms and runs. */
+static uint64_t fnv(uint64_t h, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+void out_flow_init(struct out_flow *f, const struct flow_info *fi)
+{
+	memset(f, 0, sizeof(*f));
+	f->number = fi->number;
+	isc_addr_format(&fi->client, f->client_ip);
+	isc_addr_format(&fi->server, f->server_ip);
+	f->client_port = fi->client_port;
+	f->server_port = fi->server_port;
+	f->start = fi->start;
+	f->midstream = fi->midstream;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	h = fnv(h, &fi->client, sizeof(fi->client));
+	h = fnv(h, &fi->server, sizeof(fi->server));
+	uint8_t ports[4] = { (uint8_t)(fi->client_port >> 8), (uint8_t)fi->client_port,
+			     (uint8_t)(fi->server_port >> 8), (uint8_t)fi->server_port };
+	h = fnv(h, ports, sizeof(ports));
+	uint8_t t[8];
+	for (int i = 0; i < 8; i++)
+		t[i] = (uint8_t)((uint64_t)fi->start >> (56 - 8 * i));
+	h = fnv(h, t, sizeof(t));
+	snprintf(f->id, sizeof(f->id), "%016llx", (unsigned long long)h);
+	out_community_id(&fi->client, fi->client_port, &fi->server,
+			 fi->server_port, 0, f->community_id);
+}
