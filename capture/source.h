@@ -23,8 +23,9 @@ struct cap_frame {
 	uint32_t wirelen;	/* bytes the frame had on the wire */
 };
 
-/* Opens path ("-" for stdin). Returns 0 and sets *src_r, or ISC_EIO with a
- * one-line message naming the file in err (errlen bytes, NUL-terminated). */
+/* Opens path ("-" for stdin). Returns 0 and sets *src_r, or ISC_EIO (or
+ * ISC_ENOMEM) with a one-line message naming the file in err (errlen
+ * bytes, NUL-terminated). */
 int cap_source_open(const char *path, struct cap_source **src_r,
 		    char *err, size_t errlen);
 
@@ -35,8 +36,9 @@ void cap_source_close(struct cap_source **src);
  * the file is damaged or cut off mid-record (see cap_source_error()). */
 int cap_source_next(struct cap_source *src, struct cap_frame *frame_r);
 
-/* The last error as one line, e.g. "x.pcap: truncated record at byte 4242
- * (packet 17)". Valid until the next call on src. */
+/* The last error as one line, "<file>: <libpcap's message> (after packet
+ * N, at byte offset X)"; the offset is left out when the input is a pipe.
+ * Valid until the next call on src. */
 const char *cap_source_error(const struct cap_source *src);
 
 /* The path the source was opened with. */
