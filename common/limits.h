@@ -12,6 +12,9 @@
 
 struct isc_limits {
 	/* reassembly */
+	/* Held out-of-order segments are charged their bytes plus a fixed
+	 * cost per segment (reassembly/reasm_int.h), so a flood of tiny
+	 * segments cannot hide from the bounds. */
 	size_t   memcap;		/* out-of-order bytes held, all flows together */
 	size_t   max_ooo;		/* out-of-order bytes held per direction */
 	uint32_t max_flows;		/* flows tracked at once; LRU evicted past it */

@@ -7,8 +7,12 @@
  * order: bytes are handed on as soon as they are in sequence.
  *
  * The table calls back through struct flow_ops; every callback gets ctx and
- * the pointer open() returned for that flow. Bytes passed to data() are
- * borrowed for the duration of the call. */
+ * the pointer open() returned for that flow. Bytes passed to data() and the
+ * flow_info given to open() are borrowed for the duration of the call.
+ * Callbacks must not call back into the table.
+ *
+ * Only a SYN or a segment with payload opens a flow: a bare ACK, FIN or RST
+ * on an unknown 4-tuple is the tail of a connection already gone. */
 #ifndef ISC_REASM_FLOW_H
 #define ISC_REASM_FLOW_H
 
@@ -76,7 +80,8 @@ struct flow_stats {
 struct flow_table;
 
 /* Creates a table. ports (nports entries, copied) is the server port list.
- * Returns 0 or ISC_ENOMEM / ISC_EINVAL (nports == 0). */
+ * Returns 0, ISC_ENOMEM, or ISC_EINVAL (nports == 0, max_flows == 0,
+ * idle_timeout <= 0, or a NULL open/data/gap/close callback). */
 int flow_table_new(const struct isc_limits *lim, const uint16_t *ports,
 		   size_t nports, const struct flow_ops *ops,
 		   struct flow_table **t_r);

@@ -1,0 +1,1162 @@
+/* tests/unit/test_reassembly.c: reassembly/ stream and flow table.
+ *
+ * Stream tests feed segments to one direction and compare what the sink
+ * saw, written as a string: delivered bytes as they are, each gap as
+ * "[gap N]". Flow tests feed synthetic packets to a table and compare a
+ * log of every callback, one line each. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../reassembly/flow.h"
+#include "../../reassembly/reasm_int.h"
+#include "../../reassembly/stream.h"
+
+/* ---- a growable log ---- */
+
+struct log {
+	char *s;
+	size_t len, cap;
+};
+
+static void log_add(struct log *l, const void *p, size_t n)
+{
+	if (l->len + n + 1 > l->cap) {
+		size_t cap = l->cap ? l->cap : 256;
+
+		while (l->len + n + 1 > cap)
+			cap *= 2;
+		l->s = realloc(l->s, cap);
+		cr_assert_not_null(l->s);
+		l->cap = cap;
+	}
+	memcpy(l->s + l->len, p, n);
+	l->len += n;
+	l->s[l->len] = '\0';
+}
+
+static void log_printf(struct log *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void log_printf(struct log *l, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	cr_assert(n >= 0 && (size_t)n < sizeof(buf));
+	log_add(l, buf, (size_t)n);
+}
+
+static const char *log_str(struct log *l)
+{
+	return l->s ? l->s : "";
+}
+
+static void log_reset(struct log *l)
+{
+	free(l->s);
+	memset(l, 0, sizeof(*l));
+}
+
+/* ---- stream fixture ---- */
+
+struct rec {
+	struct log log;
+	const uint8_t *last_p;		/* pointer of the last data call */
+	const uint8_t *truth;		/* when set: check bytes, don't log */
+	bool quiet;			/* count only */
+	uint64_t off;			/* offset reached, bytes and gaps */
+	uint64_t bad;			/* bytes that differed from truth */
+	uint64_t gap_events;
+};
+
+static void rec_data(void *ctx, isc_time ts, const uint8_t *p, size_t len)
+{
+	struct rec *r = ctx;
+	size_t i;
+
+	(void)ts;
+	r->last_p = p;
+	if (r->truth) {
+		for (i = 0; i < len; i++)
+			r->bad += p[i] != r->truth[r->off + i];
+	} else if (!r->quiet) {
+		log_add(&r->log, p, len);
+	}
+	r->off += len;
+}
+
+static void rec_gap(void *ctx, isc_time ts, uint64_t len)
+{
+	struct rec *r = ctx;
+
+	(void)ts;
+	cr_assert(len > 0, "empty gap reported");
+	if (!r->truth && !r->quiet)
+		log_printf(&r->log, "[gap %" PRIu64 "]", len);
+	r->off += len;
+	r->gap_events++;
+}
+
+#define ISN 1000u
+
+static struct reasm_memcap mc;
+static struct rec rec;
+static struct reasm_stream *S;
+
+static struct reasm_stream *stream_new(uint32_t isn, size_t max_ooo,
+				       struct rec *r)
+{
+	struct reasm_sink sink = { rec_data, rec_gap, r };
+	struct reasm_stream *s = NULL;
+
+	cr_assert_eq(reasm_stream_new(isn, max_ooo, &mc, &sink, &s), ISC_OK);
+	return s;
+}
+
+static void stream_setup(void)
+{
+	memset(&mc, 0, sizeof(mc));
+	memset(&rec, 0, sizeof(rec));
+	mc.limit = 1 << 20;
+	S = stream_new(ISN, 1 << 16, &rec);
+}
+
+static void stream_teardown(void)
+{
+	reasm_stream_free(&S);
+	log_reset(&rec.log);
+}
+
+/* Adds text at offset off (from ISN) to S. */
+static void add(uint64_t off, const char *text)
+{
+	reasm_stream_add(S, 1, ISN + (uint32_t)off, (const uint8_t *)text,
+			 strlen(text), 0);
+}
+
+static void add_missing(uint64_t off, const char *text, uint32_t missing)
+{
+	reasm_stream_add(S, 1, ISN + (uint32_t)off, (const uint8_t *)text,
+			 strlen(text), missing);
+}
+
+static const struct reasm_stats *stats(void)
+{
+	return reasm_stream_stats(S);
+}
+
+TestSuite(reasm_stream, .init = stream_setup, .fini = stream_teardown);
+
+Test(reasm_stream, in_order_delivered_uncopied)
+{
+	static const char seg[] = "IJ";
+
+	add(0, "ABCD");
+	add(4, "EFGH");
+	reasm_stream_add(S, 1, ISN + 8, (const uint8_t *)seg, 2, 0);
+	cr_assert_eq(rec.last_p, (const uint8_t *)seg);
+	cr_assert_str_eq(log_str(&rec.log), "ABCDEFGHIJ");
+	cr_assert_eq(reasm_stream_offset(S), 10);
+	cr_assert_eq(stats()->segments, 3);
+	cr_assert_eq(stats()->bytes_delivered, 10);
+	cr_assert_eq(stats()->ooo_held, 0);
+	cr_assert_eq(stats()->gaps, 0);
+	cr_assert_eq(mc.used, 0);
+}
+
+Test(reasm_stream, reversed)
+{
+	add(8, "IJ");
+	add(4, "EFGH");
+	cr_assert_str_eq(log_str(&rec.log), "");
+	cr_assert_eq(mc.used, 2 * REASM_BLOCK_COST + 6);
+	add(0, "ABCD");
+	cr_assert_str_eq(log_str(&rec.log), "ABCDEFGHIJ");
+	cr_assert_eq(stats()->ooo_held, 2);
+	cr_assert_eq(stats()->retransmitted, 0);
+	cr_assert_eq(mc.used, 0);
+}
+
+/* Feeds the segments of text in order perm[] to a fresh stream. */
+static void feed_perm(const char *const *segs, const uint64_t *offs,
+		      const int *perm, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		add(offs[perm[i]], segs[perm[i]]);
+}
+
+/* Next permutation in lexicographic order; false after the last one. */
+static bool next_perm(int *a, int n)
+{
+	int i = n - 2, j = n - 1, t;
+
+	while (i >= 0 && a[i] >= a[i + 1])
+		i--;
+	if (i < 0)
+		return false;
+	while (a[j] <= a[i])
+		j--;
+	t = a[i], a[i] = a[j], a[j] = t;
+	for (i++, j = n - 1; i < j; i++, j--)
+		t = a[i], a[i] = a[j], a[j] = t;
+	return true;
+}
+
+Test(reasm_stream, every_permutation_of_four)
+{
+	static const char *const segs[] = {
+		"a1 LOG", "IN bob", " secret", "\r\n",
+	};
+	static const uint64_t offs[] = { 0, 6, 12, 19 };
+	int perm[4] = { 0, 1, 2, 3 }, count = 0;
+
+	do {
+		stream_teardown();
+		stream_setup();
+		feed_perm(segs, offs, perm, 4);
+		cr_assert_str_eq(log_str(&rec.log), "a1 LOGIN bob secret\r\n",
+				 "permutation %d%d%d%d", perm[0], perm[1],
+				 perm[2], perm[3]);
+		cr_assert_eq(stats()->gaps, 0);
+		cr_assert_eq(stats()->retransmitted + stats()->overlaps, 0);
+		cr_assert_eq(mc.used, 0);
+		count++;
+	} while (next_perm(perm, 4));
+	cr_assert_eq(count, 24);
+}
+
+Test(reasm_stream, duplicates)
+{
+	add(4, "EFGH");
+	add(4, "EFGH");		/* duplicate of a held segment */
+	add(0, "ABCD");
+	add(0, "ABCD");		/* duplicate of delivered bytes */
+	add(4, "EFGH");
+	add(8, "IJ");
+	cr_assert_str_eq(log_str(&rec.log), "ABCDEFGHIJ");
+	cr_assert_eq(stats()->segments, 6);
+	cr_assert_eq(stats()->retransmitted, 3);
+	cr_assert_eq(stats()->overlaps, 0);
+	cr_assert_eq(stats()->inconsistent, 0);
+	cr_assert_eq(stats()->ooo_held, 1);
+	cr_assert_eq(mc.used, 0);
+}
+
+Test(reasm_stream, overlap_same_data)
+{
+	add(4, "EFGH");
+	add(2, "CDEFGHIJ");	/* covers the held block and both sides */
+	add(0, "AB");
+	cr_assert_str_eq(log_str(&rec.log), "ABCDEFGHIJ");
+	cr_assert_eq(stats()->overlaps, 1);
+	cr_assert_eq(stats()->inconsistent, 0);
+	cr_assert_eq(mc.used, 0);
+}
+
+Test(reasm_stream, overlap_different_data_first_wins)
+{
+	add(4, "EFGH");
+	add(2, "cdXXXXij");	/* differs from the held EFGH */
+	cr_assert_eq(stats()->inconsistent, 1);
+	add(0, "AB");
+	cr_assert_str_eq(log_str(&rec.log), "ABcdEFGHij");
+	/* Over delivered bytes nothing can be compared: only counted. */
+	add(8, "zzKL");
+	cr_assert_str_eq(log_str(&rec.log), "ABcdEFGHijKL");
+	cr_assert_eq(stats()->overlaps, 2);
+	cr_assert_eq(stats()->inconsistent, 1);
+}
+
+Test(reasm_stream, overlap_in_order_segment_keeps_held_bytes)
+{
+	add(4, "EFGH");
+	add(0, "abcdXXXXijkl");	/* in order, but held bytes win */
+	cr_assert_str_eq(log_str(&rec.log), "abcdEFGHijkl");
+	cr_assert_eq(stats()->inconsistent, 1);
+	cr_assert_eq(stats()->overlaps, 1);
+	cr_assert_eq(mc.used, 0);
+}
+
+Test(reasm_stream, wrap_at_2_32)
+{
+	struct reasm_stream *w = stream_new(0xfffffff0u, 1 << 16, &rec);
+	const char *t = "0123456789abcdefWRAPPED!tail";
+
+	/* 16 bytes before the wrap, 8 across it, 4 after; out of order. */
+	reasm_stream_add(w, 1, 0x8, (const uint8_t *)t + 24, 4, 0);
+	reasm_stream_add(w, 1, 0xfffffff8u, (const uint8_t *)t + 8, 16, 0);
+	reasm_stream_add(w, 1, 0xfffffff0u, (const uint8_t *)t, 8, 0);
+	cr_assert_str_eq(log_str(&rec.log), t);
+	cr_assert_eq(reasm_stream_offset(w), 28);
+	/* A retransmission from before the wrap is still behind. */
+	reasm_stream_add(w, 1, 0xfffffff0u, (const uint8_t *)t, 8, 0);
+	cr_assert_eq(reasm_stream_stats(w)->retransmitted, 1);
+	reasm_stream_free(&w);
+	cr_assert_null(w);
+}
+
+Test(reasm_stream, offsets_pass_4_gib)
+{
+	static uint8_t chunk[65536];
+	uint64_t i, n = ((uint64_t)5 << 32) / sizeof(chunk);
+
+	rec.quiet = true;
+	for (i = 0; i < n; i++)
+		reasm_stream_add(S, 1, ISN + (uint32_t)(i * sizeof(chunk)),
+				 chunk, sizeof(chunk), 0);
+	cr_assert_eq(reasm_stream_offset(S), (uint64_t)5 << 32);
+	cr_assert_eq(rec.off, (uint64_t)5 << 32);
+	cr_assert_eq(stats()->bytes_delivered, (uint64_t)5 << 32);
+	cr_assert_eq(stats()->gaps, 0);
+}
+
+Test(reasm_stream, loss_then_flush)
+{
+	add(0, "ABC");
+	add(6, "GHI");
+	add(12, "MNO");
+	cr_assert_str_eq(log_str(&rec.log), "ABC");
+	reasm_stream_flush(S, 2);
+	cr_assert_str_eq(log_str(&rec.log), "ABC[gap 3]GHI[gap 3]MNO");
+	cr_assert_eq(stats()->gaps, 2);
+	cr_assert_eq(stats()->gap_bytes, 6);
+	cr_assert_eq(reasm_stream_offset(S), 15);
+	cr_assert_eq(mc.used, 0);
+	/* The lost bytes arriving late are old news. */
+	add(3, "DEF");
+	cr_assert_eq(stats()->retransmitted, 1);
+	cr_assert_str_eq(log_str(&rec.log), "ABC[gap 3]GHI[gap 3]MNO");
+}
+
+Test(reasm_stream, loss_then_ack_beyond)
+{
+	add(0, "ABC");
+	add(6, "GHI");
+	add(13, "NOP");
+	reasm_stream_ack(S, 2, ISN + 9);
+	cr_assert_str_eq(log_str(&rec.log), "ABC[gap 3]GHI");
+	/* Up to 11: the hole [9, 13) is given up only as far as the ack. */
+	reasm_stream_ack(S, 2, ISN + 11);
+	cr_assert_str_eq(log_str(&rec.log), "ABC[gap 3]GHI[gap 2]");
+	add(9, "JKLM");
+	cr_assert_str_eq(log_str(&rec.log), "ABC[gap 3]GHI[gap 2]LMNOP");
+	cr_assert_eq(stats()->overlaps, 1);
+	cr_assert_eq(stats()->gaps, 2);
+	cr_assert_eq(stats()->gap_bytes, 5);
+	cr_assert_eq(mc.used, 0);
+}
+
+Test(reasm_stream, ack_behind_equal_or_absurd_ignored)
+{
+	add(0, "ABC");
+	add(6, "GHI");
+	reasm_stream_ack(S, 2, ISN + 1);
+	reasm_stream_ack(S, 2, ISN + 3);
+	reasm_stream_ack(S, 2, ISN + 3 + (1u << 30) + 1);
+	reasm_stream_ack(S, 2, ISN + 3 + 0x90000000u);	/* "behind" */
+	cr_assert_str_eq(log_str(&rec.log), "ABC");
+	cr_assert_eq(stats()->gaps, 0);
+	reasm_stream_ack(S, 2, ISN + 3 + (1u << 30));
+	cr_assert_str_eq(log_str(&rec.log), "ABC[gap 3]GHI[gap 1073741818]");
+}
+
+Test(reasm_stream, max_ooo_gives_up_oldest_hole)
+{
+	size_t one = REASM_BLOCK_COST + 10;
+	struct reasm_stream *b = stream_new(0, 3 * one, &rec);
+	const char *t = "0123456789abcdefghijABCDEFGHIJklmnopqrstKLMNOPQRST";
+	int i;
+
+	for (i = 1; i <= 3; i++)
+		reasm_stream_add(b, 1, (uint32_t)(10 * i),
+				 (const uint8_t *)t + 10 * i, 10, 0);
+	cr_assert_eq(mc.used, 3 * one);
+	cr_assert_str_eq(log_str(&rec.log), "");
+	/* A fourth block does not fit: the hole [0, 10) is given up. */
+	reasm_stream_add(b, 1, 40, (const uint8_t *)t + 40, 10, 0);
+	cr_assert_str_eq(log_str(&rec.log),
+			 "[gap 10]abcdefghijABCDEFGHIJklmnopqrstKLMNOPQRST");
+	cr_assert_eq(mc.used, 0);
+	cr_assert_eq(mc.refusals, 0);
+	/* Delivery goes on in order. */
+	reasm_stream_add(b, 1, 50, (const uint8_t *)"tail", 4, 0);
+	cr_assert_eq(reasm_stream_offset(b), 54);
+	reasm_stream_free(&b);
+}
+
+Test(reasm_stream, max_ooo_hole_before_the_piece_itself)
+{
+	size_t one = REASM_BLOCK_COST + 4;
+	struct reasm_stream *b = stream_new(0, 2 * one, &rec);
+
+	reasm_stream_add(b, 1, 20, (const uint8_t *)"UVWX", 4, 0);
+	reasm_stream_add(b, 1, 30, (const uint8_t *)"efgh", 4, 0);
+	/* Full; the new piece lies in the oldest hole, before both blocks:
+	 * the hole up to it is given up and it is delivered uncopied. */
+	reasm_stream_add(b, 1, 4, (const uint8_t *)"EFGH", 4, 0);
+	cr_assert_str_eq(log_str(&rec.log), "[gap 4]EFGH");
+	reasm_stream_add(b, 1, 8, (const uint8_t *)"IJKLMNOPQRST", 12, 0);
+	cr_assert_str_eq(log_str(&rec.log), "[gap 4]EFGHIJKLMNOPQRSTUVWX");
+	reasm_stream_flush(b, 2);
+	cr_assert_str_eq(log_str(&rec.log),
+			 "[gap 4]EFGHIJKLMNOPQRSTUVWX[gap 6]efgh");
+	reasm_stream_free(&b);
+}
+
+Test(reasm_stream, segment_alone_over_bound_is_refused)
+{
+	struct reasm_stream *b = stream_new(0, REASM_BLOCK_COST + 4, &rec);
+
+	reasm_stream_add(b, 1, 10, (const uint8_t *)"too long", 8, 0);
+	cr_assert_eq(mc.refusals, 1);
+	cr_assert_eq(mc.used, 0);
+	reasm_stream_add(b, 1, 0, (const uint8_t *)"0123456789", 10, 0);
+	cr_assert_str_eq(log_str(&rec.log), "0123456789");
+	/* The refused bytes become part of a later gap. */
+	reasm_stream_ack(b, 2, 20);
+	cr_assert_str_eq(log_str(&rec.log), "0123456789[gap 10]");
+	reasm_stream_free(&b);
+}
+
+Test(reasm_stream, memcap_shared_by_two_streams)
+{
+	static uint8_t big[200];
+	struct rec r2;
+	struct reasm_stream *b;
+	size_t one = REASM_BLOCK_COST + 10;
+
+	memset(&r2, 0, sizeof(r2));
+	mc.limit = 2 * one + 5;
+	b = stream_new(0, 1 << 16, &r2);
+	add(10, "0123456789");
+	add(30, "abcdefghij");
+	cr_assert_eq(mc.used, 2 * one);
+	/* b holds nothing, so it cannot make room: its own oldest hole,
+	 * the one before the segment, goes. */
+	reasm_stream_add(b, 1, 10, (const uint8_t *)"KLMNOPQRST", 10, 0);
+	cr_assert_str_eq(log_str(&r2.log), "[gap 10]KLMNOPQRST");
+	cr_assert_eq(mc.used, 2 * one);
+	/* Small enough for the memcap, but S holds it all: same again. */
+	reasm_stream_add(b, 1, 100, (const uint8_t *)"x", 1, 0);
+	cr_assert_str_eq(log_str(&r2.log), "[gap 10]KLMNOPQRST[gap 80]x");
+	cr_assert_eq(mc.refusals, 0);
+	/* A segment bigger than the whole memcap is refused. */
+	reasm_stream_add(b, 1, 1000, big, sizeof(big), 0);
+	cr_assert_eq(mc.refusals, 1);
+	cr_assert_str_eq(log_str(&r2.log), "[gap 10]KLMNOPQRST[gap 80]x");
+	/* S still has its blocks; freeing returns them to the memcap. */
+	cr_assert_str_eq(log_str(&rec.log), "");
+	reasm_stream_free(&S);
+	cr_assert_eq(mc.used, 0);
+	reasm_stream_free(&b);
+	log_reset(&r2.log);
+}
+
+Test(reasm_stream, missing_tail_in_order)
+{
+	add_missing(0, "ABCDE", 5);
+	cr_assert_str_eq(log_str(&rec.log), "ABCDE[gap 5]");
+	add(10, "KLM");
+	reasm_stream_add(S, 1, ISN + 13, NULL, 0, 4);	/* all cut */
+	add(17, "R");
+	cr_assert_str_eq(log_str(&rec.log), "ABCDE[gap 5]KLM[gap 4]R");
+	cr_assert_eq(stats()->gap_bytes, 9);
+	cr_assert_eq(stats()->segments, 4);
+}
+
+Test(reasm_stream, missing_tail_out_of_order)
+{
+	add_missing(5, "FG", 3);	/* held, remembers [7, 10) missing */
+	add(10, "KL");
+	cr_assert_eq(mc.used, 2 * REASM_BLOCK_COST + 4);
+	/* A full copy of [5, 10) changes nothing: first data wins. */
+	add(5, "FGHIJ");
+	cr_assert_eq(stats()->retransmitted, 1);
+	add(0, "ABCDE");
+	cr_assert_str_eq(log_str(&rec.log), "ABCDEFG[gap 3]KL");
+	cr_assert_eq(mc.used, 0);
+}
+
+Test(reasm_stream, missing_then_hole_is_one_gap)
+{
+	add(0, "AB");
+	add_missing(10, "KL", 2);
+	add(20, "UV");
+	reasm_stream_flush(S, 2);
+	cr_assert_str_eq(log_str(&rec.log), "AB[gap 8]KL[gap 8]UV");
+	cr_assert_eq(stats()->gaps, 2);
+}
+
+Test(reasm_stream, keepalive_and_empty_segments)
+{
+	add(0, "ABC");
+	add(2, "x");		/* keep-alive: 1 byte at next-1 */
+	reasm_stream_add(S, 1, ISN + 3, NULL, 0, 0);
+	reasm_stream_add(S, 1, ISN + 9, (const uint8_t *)"zz", 0, 0);
+	cr_assert_str_eq(log_str(&rec.log), "ABC");
+	cr_assert_eq(stats()->segments, 2);
+	cr_assert_eq(stats()->retransmitted, 1);
+	cr_assert_eq(stats()->inconsistent, 0);
+	cr_assert_eq(reasm_stream_offset(S), 3);
+	cr_assert_eq(mc.used, 0);
+}
+
+Test(reasm_stream, garbage_far_ahead_ignored)
+{
+	add(0, "AB");
+	add((uint64_t)(1u << 30) + 10, "far");
+	add_missing(2, "C", 0xffffffffu);	/* longer than any window */
+	cr_assert_eq(mc.used, 0);
+	reasm_stream_flush(S, 2);
+	cr_assert_str_eq(log_str(&rec.log), "AB");
+}
+
+/* xorshift64*: a fixed-seed generator, so every run sees the same cases. */
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+struct piece {
+	uint32_t off, len;
+};
+
+/* Cuts [0, n) into a partition plus extra random overlapping copies, then
+ * shuffles them. Returns how many pieces were written to out. */
+static size_t make_pieces(struct piece *out, uint32_t n, size_t extra)
+{
+	size_t k = 0, i;
+	uint32_t off = 0;
+
+	while (off < n) {
+		uint32_t len = 1 + (uint32_t)(rng() % 40);
+
+		if (len > n - off)
+			len = n - off;
+		out[k++] = (struct piece){ off, len };
+		off += len;
+	}
+	for (i = 0; i < extra; i++) {
+		uint32_t o = (uint32_t)(rng() % n);
+		uint32_t len = 1 + (uint32_t)(rng() % 60);
+
+		out[k++] = (struct piece){ o, len > n - o ? n - o : len };
+	}
+	for (i = k - 1; i > 0; i--) {
+		size_t j = (size_t)(rng() % (i + 1));
+		struct piece t = out[i];
+
+		out[i] = out[j];
+		out[j] = t;
+	}
+	return k;
+}
+
+Test(reasm_stream, random_orders_rebuild_the_text)
+{
+	static uint8_t text[3000];
+	static struct piece pieces[3000 + 200];
+	int round;
+	size_t i, k;
+
+	rng_state = 0x9e3779b97f4a7c15ULL;
+	for (i = 0; i < sizeof(text); i++)
+		text[i] = (uint8_t)rng();
+	for (round = 0; round < 300; round++) {
+		uint32_t isn = (uint32_t)rng();
+		struct reasm_stream *r;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.truth = text;
+		r = stream_new(isn, 1 << 20, &rec);
+		k = make_pieces(pieces, sizeof(text), round % 200);
+		for (i = 0; i < k; i++)
+			reasm_stream_add(r, 1, isn + pieces[i].off,
+					 text + pieces[i].off, pieces[i].len,
+					 0);
+		cr_assert_eq(rec.off, sizeof(text), "round %d", round);
+		cr_assert_eq(rec.bad, 0, "round %d", round);
+		cr_assert_eq(rec.gap_events, 0, "round %d", round);
+		cr_assert_eq(reasm_stream_stats(r)->inconsistent, 0);
+		cr_assert_eq(mc.used, 0, "round %d", round);
+		reasm_stream_free(&r);
+	}
+}
+
+Test(reasm_stream, random_with_tiny_bounds_stays_consistent)
+{
+	static uint8_t text[3000];
+	static struct piece pieces[3000 + 200];
+	int round;
+	size_t i, k;
+
+	rng_state = 0x1234567ULL;
+	for (i = 0; i < sizeof(text); i++)
+		text[i] = (uint8_t)rng();
+	for (round = 0; round < 300; round++) {
+		uint32_t isn = (uint32_t)rng();
+		struct reasm_stream *r;
+		const struct reasm_stats *st;
+
+		memset(&rec, 0, sizeof(rec));
+		rec.truth = text;
+		mc.limit = (size_t)(rng() % 400);
+		r = stream_new(isn, (size_t)(rng() % 300), &rec);
+		k = make_pieces(pieces, sizeof(text), round % 200);
+		for (i = 0; i < k; i++) {
+			reasm_stream_add(r, 1, isn + pieces[i].off,
+					 text + pieces[i].off, pieces[i].len,
+					 (uint32_t)(rng() % 7 == 0));
+			cr_assert(mc.used <= mc.limit);
+			if (rng() % 50 == 0)
+				reasm_stream_ack(r, 1, isn + (uint32_t)(rng() %
+							sizeof(text)));
+		}
+		reasm_stream_flush(r, 2);
+		st = reasm_stream_stats(r);
+		/* Every byte delivered is the right byte at the right
+		 * offset, and bytes plus gaps account for the offset. */
+		cr_assert_eq(rec.bad, 0, "round %d", round);
+		cr_assert_eq(rec.off, reasm_stream_offset(r));
+		cr_assert_eq(st->bytes_delivered + st->gap_bytes, rec.off);
+		cr_assert_eq(st->gaps, rec.gap_events);
+		cr_assert_eq(mc.used, 0, "round %d", round);
+		reasm_stream_free(&r);
+	}
+}
+
+/* ---- flow table fixture ---- */
+
+struct flowrec {
+	struct log log;
+	bool quiet;			/* count only */
+	uint64_t opens, closes, data_bytes;
+	uint64_t close_why[FLOW_END_COUNT];
+};
+
+static struct flowrec fr;
+static struct flow_table *T;
+static struct isc_limits lim;
+static const uint16_t imap_ports[] = { 143, 993 };
+
+static const char *dirname(enum isc_dir d)
+{
+	return d == ISC_DIR_CLIENT ? "C" : "S";
+}
+
+static void *fo_open(void *ctx, const struct flow_info *fi)
+{
+	struct flowrec *r = ctx;
+	char c[ISC_ADDR_STRLEN], s[ISC_ADDR_STRLEN];
+
+	r->opens++;
+	if (!r->quiet)
+		log_printf(&r->log, "%" PRIu64 " open %s:%u>%s:%u%s @%" PRId64
+			   "\n", fi->number, isc_addr_format(&fi->client, c),
+			   fi->client_port, isc_addr_format(&fi->server, s),
+			   fi->server_port, fi->midstream ? " mid" : "",
+			   fi->start);
+	return (void *)(uintptr_t)fi->number;
+}
+
+static void fo_data(void *ctx, void *flow, enum isc_dir dir, isc_time ts,
+		    const uint8_t *p, size_t len)
+{
+	struct flowrec *r = ctx;
+
+	(void)ts;
+	r->data_bytes += len;
+	if (r->quiet)
+		return;
+	log_printf(&r->log, "%" PRIuPTR " %s ", (uintptr_t)flow, dirname(dir));
+	log_add(&r->log, p, len);
+	log_add(&r->log, "\n", 1);
+}
+
+static void fo_gap(void *ctx, void *flow, enum isc_dir dir, isc_time ts,
+		   uint64_t len)
+{
+	struct flowrec *r = ctx;
+
+	(void)ts;
+	if (!r->quiet)
+		log_printf(&r->log, "%" PRIuPTR " %s gap %" PRIu64 "\n",
+			   (uintptr_t)flow, dirname(dir), len);
+}
+
+static void fo_fin(void *ctx, void *flow, enum isc_dir dir, isc_time ts)
+{
+	struct flowrec *r = ctx;
+
+	(void)ts;
+	if (!r->quiet)
+		log_printf(&r->log, "%" PRIuPTR " %s fin\n", (uintptr_t)flow,
+			   dirname(dir));
+}
+
+static void fo_close(void *ctx, void *flow, isc_time ts, enum flow_end why)
+{
+	struct flowrec *r = ctx;
+
+	r->closes++;
+	r->close_why[why]++;
+	if (!r->quiet)
+		log_printf(&r->log, "%" PRIuPTR " close %s @%" PRId64 "\n",
+			   (uintptr_t)flow, flow_end_names[why], ts);
+}
+
+static const struct flow_ops ops = {
+	fo_open, fo_data, fo_gap, fo_fin, fo_close, &fr,
+};
+
+static void table_make(void)
+{
+	if (T)
+		flow_table_free(&T);
+	cr_assert_eq(flow_table_new(&lim, imap_ports, 2, &ops, &T), ISC_OK);
+}
+
+static void flow_setup(void)
+{
+	memset(&fr, 0, sizeof(fr));
+	isc_limits_default(&lim);
+	lim.idle_timeout = 100;
+	T = NULL;
+	table_make();
+}
+
+static void flow_teardown(void)
+{
+	flow_table_free(&T);
+	cr_assert_null(T);
+	log_reset(&fr.log);
+}
+
+TestSuite(reasm_flow, .init = flow_setup, .fini = flow_teardown);
+
+static struct isc_addr ip(const char *s)
+{
+	struct isc_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.family = 4;
+	cr_assert_eq(inet_pton(AF_INET, s, a.a), 1);
+	return a;
+}
+
+#define F_SYN ISC_TH_SYN
+#define F_ACK ISC_TH_ACK
+#define F_FIN ISC_TH_FIN
+#define F_RST ISC_TH_RST
+
+/* Offers one packet: src:sp > dst:dp with the given flags, seq, ack and
+ * text payload (may be NULL). */
+static void pkt(isc_time ts, const char *src, uint16_t sp, const char *dst,
+		uint16_t dp, uint8_t flags, uint32_t seq, uint32_t ack,
+		const char *data)
+{
+	struct isc_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.ts = ts;
+	p.src = ip(src);
+	p.dst = ip(dst);
+	p.sport = sp;
+	p.dport = dp;
+	p.flags = flags;
+	p.seq = seq;
+	p.ack = ack;
+	p.payload = (const uint8_t *)data;
+	p.payload_len = data ? (uint32_t)strlen(data) : 0;
+	flow_table_packet(T, &p);
+}
+
+#define CL "10.0.0.1"
+#define SV "10.0.0.2"
+
+/* A client at CL:port opening a connection to SV:143 (ISNs 100 and 500). */
+static void handshake(isc_time ts, uint16_t port)
+{
+	pkt(ts, CL, port, SV, 143, F_SYN, 100, 0, NULL);
+	pkt(ts, SV, 143, CL, port, F_SYN | F_ACK, 500, 101, NULL);
+	pkt(ts, CL, port, SV, 143, F_ACK, 101, 501, NULL);
+}
+
+Test(reasm_flow, handshake_data_fin_fin)
+{
+	const struct flow_stats *st;
+
+	handshake(10, 40000);
+	pkt(11, SV, 143, CL, 40000, F_ACK, 501, 101, "* OK ready");
+	pkt(12, CL, 40000, SV, 143, F_ACK, 101, 511, "a1 NOOP");
+	pkt(13, SV, 143, CL, 40000, F_ACK, 511, 108, "a1 OK done");
+	pkt(14, SV, 143, CL, 40000, F_ACK | F_FIN, 521, 108, "* BYE");
+	pkt(15, CL, 40000, SV, 143, F_ACK | F_FIN, 108, 527, NULL);
+	pkt(16, SV, 143, CL, 40000, F_ACK, 527, 109, NULL);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40000>10.0.0.2:143 @10\n"
+			 "1 S * OK ready\n"
+			 "1 C a1 NOOP\n"
+			 "1 S a1 OK done\n"
+			 "1 S * BYE\n"
+			 "1 S fin\n"
+			 "1 C fin\n"
+			 "1 close fin @15\n");
+	st = flow_table_stats(T);
+	cr_assert_eq(st->packets, 9);
+	cr_assert_eq(st->flows, 1);
+	cr_assert_eq(st->flows_midstream, 0);
+	cr_assert_eq(st->segments, 4);
+	cr_assert_eq(st->gaps, 0);
+	cr_assert_eq(st->open_now, 0);
+	cr_assert_eq(st->open_peak, 1);
+}
+
+Test(reasm_flow, midstream_roles_by_port)
+{
+	pkt(5, CL, 40000, SV, 143, F_ACK, 7000, 9000, "a2 LIST");
+	pkt(6, SV, 143, CL, 40000, F_ACK, 9000, 7007, "* LIST x");
+	/* A flow first seen from the server side. */
+	pkt(7, "10.0.0.9", 993, "10.0.0.8", 50000, F_ACK, 1, 1, "* 3 EXISTS");
+	/* Both ports listed: the first packet's destination is the server. */
+	pkt(8, "10.0.0.5", 143, "10.0.0.6", 993, F_ACK, 1, 1, "x");
+	flow_table_finish(T, 50, FLOW_END_EOF);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40000>10.0.0.2:143 mid @5\n"
+			 "1 C a2 LIST\n"
+			 "1 S * LIST x\n"
+			 "2 open 10.0.0.8:50000>10.0.0.9:993 mid @7\n"
+			 "2 S * 3 EXISTS\n"
+			 "3 open 10.0.0.5:143>10.0.0.6:993 mid @8\n"
+			 "3 C x\n"
+			 "1 close eof @50\n"
+			 "2 close eof @50\n"
+			 "3 close eof @50\n");
+	cr_assert_eq(flow_table_stats(T)->flows_midstream, 3);
+}
+
+Test(reasm_flow, roles_by_syn_beat_ports)
+{
+	/* The SYN comes from port 143: its sender is still the client. */
+	pkt(1, "10.0.0.3", 143, "10.0.0.4", 5555, F_SYN, 10, 0, NULL);
+	pkt(2, "10.0.0.4", 5555, "10.0.0.3", 143, F_SYN | F_ACK, 20, 11, NULL);
+	pkt(3, "10.0.0.3", 143, "10.0.0.4", 5555, F_ACK, 11, 21, "hello");
+	/* A SYN+ACK seen first: its sender is the server. */
+	pkt(4, "10.0.0.7", 143, "10.0.0.8", 6000, F_SYN | F_ACK, 70, 81, NULL);
+	pkt(5, "10.0.0.8", 6000, "10.0.0.7", 143, F_ACK, 81, 71, "hi");
+	flow_table_finish(T, 9, FLOW_END_SHUTDOWN);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.3:143>10.0.0.4:5555 @1\n"
+			 "1 C hello\n"
+			 "2 open 10.0.0.8:6000>10.0.0.7:143 @4\n"
+			 "2 C hi\n"
+			 "1 close shutdown @9\n"
+			 "2 close shutdown @9\n");
+}
+
+Test(reasm_flow, rst_flushes_and_closes)
+{
+	handshake(1, 40001);
+	pkt(2, SV, 143, CL, 40001, F_ACK, 501, 101, "* OK");
+	pkt(3, SV, 143, CL, 40001, F_ACK, 510, 101, "later");	/* hole 505 */
+	pkt(4, CL, 40001, SV, 143, F_RST, 101, 0, NULL);
+	pkt(5, SV, 143, CL, 40001, F_ACK, 515, 101, NULL);	/* no flow */
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40001>10.0.0.2:143 @1\n"
+			 "1 S * OK\n"
+			 "1 S gap 5\n"
+			 "1 S later\n"
+			 "1 close rst @4\n");
+	cr_assert_eq(flow_table_stats(T)->open_now, 0);
+	cr_assert_eq(flow_table_stats(T)->gaps, 1);
+	cr_assert_eq(flow_table_stats(T)->gap_bytes, 5);
+	cr_assert_eq(flow_table_stats(T)->ooo_held, 1);
+}
+
+Test(reasm_flow, port_reuse_after_close)
+{
+	handshake(1, 40002);
+	pkt(2, CL, 40002, SV, 143, F_ACK | F_FIN, 101, 501, "bye");
+	pkt(3, SV, 143, CL, 40002, F_ACK | F_FIN, 501, 105, NULL);
+	pkt(4, CL, 40002, SV, 143, F_ACK, 105, 502, NULL);
+	/* Same 4-tuple, new ISN. */
+	pkt(5, CL, 40002, SV, 143, F_SYN, 9000, 0, NULL);
+	pkt(6, SV, 143, CL, 40002, F_SYN | F_ACK, 7000, 9001, NULL);
+	pkt(7, CL, 40002, SV, 143, F_ACK, 9001, 7001, "again");
+	flow_table_finish(T, 8, FLOW_END_EOF);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40002>10.0.0.2:143 @1\n"
+			 "1 C bye\n"
+			 "1 C fin\n"
+			 "1 S fin\n"
+			 "1 close fin @3\n"
+			 "2 open 10.0.0.1:40002>10.0.0.2:143 @5\n"
+			 "2 C again\n"
+			 "2 close eof @8\n");
+}
+
+Test(reasm_flow, port_reuse_after_one_fin)
+{
+	handshake(1, 40003);
+	pkt(2, CL, 40003, SV, 143, F_ACK, 101, 501, "x1 LOGOUT");
+	pkt(3, SV, 143, CL, 40003, F_ACK | F_FIN, 501, 110, "* BYE");
+	/* The client's FIN was not captured; it reconnects. */
+	pkt(4, CL, 40003, SV, 143, F_SYN, 100, 0, NULL);	/* same ISN */
+	pkt(5, CL, 40003, SV, 143, F_SYN, 3000, 0, NULL);
+	pkt(6, CL, 40003, SV, 143, F_SYN, 3000, 0, NULL);	/* repeated */
+	flow_table_finish(T, 9, FLOW_END_EOF);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40003>10.0.0.2:143 @1\n"
+			 "1 C x1 LOGOUT\n"
+			 "1 S * BYE\n"
+			 "1 S fin\n"
+			 "1 close fin @4\n"
+			 "2 open 10.0.0.1:40003>10.0.0.2:143 @5\n"
+			 "2 close eof @9\n");
+}
+
+Test(reasm_flow, repeated_syn_is_no_new_flow)
+{
+	pkt(1, CL, 40004, SV, 143, F_SYN, 100, 0, NULL);
+	pkt(2, CL, 40004, SV, 143, F_SYN, 100, 0, NULL);
+	pkt(3, SV, 143, CL, 40004, F_SYN | F_ACK, 500, 101, NULL);
+	pkt(4, CL, 40004, SV, 143, F_ACK, 101, 501, "a");
+	pkt(5, CL, 40004, SV, 143, F_SYN, 100, 0, NULL);
+	cr_assert_eq(flow_table_stats(T)->flows, 1);
+	cr_assert_eq(fr.closes, 0);
+}
+
+Test(reasm_flow, ack_beyond_a_hole_is_a_gap_now)
+{
+	handshake(1, 40005);
+	pkt(2, SV, 143, CL, 40005, F_ACK, 501, 101, "* OK");
+	/* 505-509 lost */
+	pkt(3, SV, 143, CL, 40005, F_ACK, 510, 101, "tail");
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40005>10.0.0.2:143 @1\n"
+			 "1 S * OK\n");
+	pkt(4, CL, 40005, SV, 143, F_ACK, 101, 514, NULL);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40005>10.0.0.2:143 @1\n"
+			 "1 S * OK\n"
+			 "1 S gap 5\n"
+			 "1 S tail\n");
+}
+
+Test(reasm_flow, fin_waits_for_the_hole)
+{
+	handshake(1, 40006);
+	/* 101-104 lost */
+	pkt(2, CL, 40006, SV, 143, F_ACK, 105, 501, "EFG");
+	pkt(3, CL, 40006, SV, 143, F_ACK | F_FIN, 108, 501, NULL);
+	pkt(4, SV, 143, CL, 40006, F_ACK | F_FIN, 501, 101, NULL);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40006>10.0.0.2:143 @1\n"
+			 "1 S fin\n");
+	/* The server acks the FIN: the hole is given up, no phantom byte. */
+	pkt(5, SV, 143, CL, 40006, F_ACK, 502, 109, NULL);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40006>10.0.0.2:143 @1\n"
+			 "1 S fin\n"
+			 "1 C gap 4\n"
+			 "1 C EFG\n"
+			 "1 C fin\n"
+			 "1 close fin @5\n");
+}
+
+Test(reasm_flow, idle_timeout)
+{
+	pkt(0, CL, 41000, SV, 143, F_ACK, 1, 1, "a");
+	pkt(50, CL, 41001, SV, 143, F_ACK, 1, 1, "b");
+	pkt(101, CL, 41001, SV, 143, F_ACK, 2, 1, "c");	/* 41000 expires */
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:41000>10.0.0.2:143 mid @0\n"
+			 "1 C a\n"
+			 "2 open 10.0.0.1:41001>10.0.0.2:143 mid @50\n"
+			 "2 C b\n"
+			 "1 close idle @0\n"
+			 "2 C c\n");
+	flow_table_expire(T, 201);	/* exactly idle_timeout: stays */
+	cr_assert_eq(flow_table_stats(T)->open_now, 1);
+	flow_table_expire(T, 202);
+	cr_assert_eq(flow_table_stats(T)->open_now, 0);
+	cr_assert_eq(flow_table_stats(T)->timed_out, 2);
+	cr_assert_eq(fr.close_why[FLOW_END_IDLE], 2);
+	/* Closed at its last packet's time. */
+	cr_assert(strstr(log_str(&fr.log), "2 close idle @101\n"));
+}
+
+Test(reasm_flow, idle_flow_with_hole_flushed)
+{
+	pkt(0, CL, 41002, SV, 143, F_ACK, 1, 1, "a");
+	pkt(1, CL, 41002, SV, 143, F_ACK, 5, 1, "e");
+	flow_table_expire(T, 500);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:41002>10.0.0.2:143 mid @0\n"
+			 "1 C a\n"
+			 "1 C gap 3\n"
+			 "1 C e\n"
+			 "1 close idle @1\n");
+}
+
+Test(reasm_flow, max_flows_evicts_lru)
+{
+	lim.max_flows = 2;
+	table_make();
+	pkt(1, CL, 42000, SV, 143, F_SYN, 1, 0, NULL);
+	pkt(2, CL, 42001, SV, 143, F_SYN, 1, 0, NULL);
+	pkt(3, CL, 42000, SV, 143, F_ACK, 2, 0, "x");	/* 42000 recent */
+	pkt(4, CL, 42002, SV, 143, F_SYN, 1, 0, NULL);	/* 42001 goes */
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:42000>10.0.0.2:143 @1\n"
+			 "2 open 10.0.0.1:42001>10.0.0.2:143 @2\n"
+			 "1 C x\n"
+			 "2 close evicted @2\n"
+			 "3 open 10.0.0.1:42002>10.0.0.2:143 @4\n");
+	cr_assert_eq(flow_table_stats(T)->evicted, 1);
+	cr_assert_eq(flow_table_stats(T)->open_now, 2);
+	cr_assert_eq(flow_table_stats(T)->open_peak, 2);
+}
+
+Test(reasm_flow, not_imap_port_counted)
+{
+	pkt(1, CL, 40000, SV, 25, F_SYN, 1, 0, NULL);
+	pkt(2, CL, 40000, SV, 25, F_ACK, 2, 0, "EHLO");
+	pkt(3, CL, 40000, SV, 143, F_ACK, 2, 0, NULL);	/* bare ACK */
+	pkt(4, CL, 40000, SV, 143, F_RST, 2, 0, NULL);	/* bare RST */
+	cr_assert_eq(flow_table_stats(T)->packets, 4);
+	cr_assert_eq(flow_table_stats(T)->not_imap_port, 2);
+	cr_assert_eq(flow_table_stats(T)->flows, 0);
+	cr_assert_str_eq(log_str(&fr.log), "");
+}
+
+Test(reasm_flow, finish_closes_oldest_first)
+{
+	pkt(1, CL, 43002, SV, 143, F_SYN, 1, 0, NULL);
+	pkt(2, CL, 43000, SV, 143, F_SYN, 1, 0, NULL);
+	pkt(3, CL, 43001, SV, 143, F_SYN, 1, 0, NULL);
+	pkt(4, CL, 43002, SV, 143, F_ACK, 2, 0, "late");
+	flow_table_finish(T, 99, FLOW_END_EOF);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:43002>10.0.0.2:143 @1\n"
+			 "2 open 10.0.0.1:43000>10.0.0.2:143 @2\n"
+			 "3 open 10.0.0.1:43001>10.0.0.2:143 @3\n"
+			 "1 C late\n"
+			 "1 close eof @99\n"
+			 "2 close eof @99\n"
+			 "3 close eof @99\n");
+	cr_assert_eq(flow_table_stats(T)->open_now, 0);
+}
+
+Test(reasm_flow, fin_callback_may_be_null)
+{
+	struct flow_ops o = ops;
+
+	o.fin = NULL;
+	flow_table_free(&T);
+	cr_assert_eq(flow_table_new(&lim, imap_ports, 2, &o, &T), ISC_OK);
+	handshake(1, 40010);
+	pkt(2, CL, 40010, SV, 143, F_ACK | F_FIN, 101, 501, NULL);
+	pkt(3, SV, 143, CL, 40010, F_ACK | F_FIN, 501, 102, NULL);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40010>10.0.0.2:143 @1\n"
+			 "1 close fin @3\n");
+}
+
+Test(reasm_flow, bad_arguments)
+{
+	struct flow_table *t = NULL;
+	struct flow_ops o = ops;
+	struct isc_limits l = lim;
+
+	cr_assert_eq(flow_table_new(&lim, imap_ports, 0, &ops, &t), ISC_EINVAL);
+	o.data = NULL;
+	cr_assert_eq(flow_table_new(&lim, imap_ports, 2, &o, &t), ISC_EINVAL);
+	l.max_flows = 0;
+	cr_assert_eq(flow_table_new(&l, imap_ports, 2, &ops, &t), ISC_EINVAL);
+	cr_assert_null(t);
+}
+
+Test(reasm_flow, stats_sum_every_stream)
+{
+	const struct flow_stats *st;
+
+	lim.memcap = REASM_BLOCK_COST + 4;
+	table_make();
+	handshake(1, 40020);
+	pkt(2, CL, 40020, SV, 143, F_ACK, 101, 501, "abcd");
+	pkt(3, CL, 40020, SV, 143, F_ACK, 101, 501, "abcd");	/* rexmit */
+	pkt(4, CL, 40020, SV, 143, F_ACK, 110, 501, "jk");	/* held */
+	pkt(5, CL, 40020, SV, 143, F_ACK, 110, 501, "Jk");	/* differs */
+	pkt(6, CL, 40020, SV, 143, F_ACK, 103, 501, "cdef");	/* overlap */
+	/* refused: too big for the memcap alone */
+	pkt(7, CL, 40020, SV, 143, F_ACK, 120, 501, "too long");
+	handshake(8, 40021);
+	/* The memcap is taken by "jk": this one cannot be held, so the
+	 * hole before it is given up at once. */
+	pkt(9, SV, 143, CL, 40021, F_ACK, 505, 101, "x");
+	cr_assert(strstr(log_str(&fr.log), "2 S gap 4\n2 S x\n"));
+	flow_table_finish(T, 10, FLOW_END_EOF);
+	cr_assert(strstr(log_str(&fr.log), "1 C gap 3\n1 C jk\n"));
+	st = flow_table_stats(T);
+	cr_assert_eq(st->packets, 13);
+	cr_assert_eq(st->flows, 2);
+	cr_assert_eq(st->segments, 7);
+	cr_assert_eq(st->retransmitted, 2);
+	cr_assert_eq(st->overlaps, 1);
+	cr_assert_eq(st->inconsistent, 1);
+	cr_assert_eq(st->ooo_held, 1);
+	cr_assert_eq(st->memcap_refusals, 1);
+	/* The refused segment was never bounded by a FIN or an ack: no gap
+	 * covers it. */
+	cr_assert_eq(st->gaps, 2);
+	cr_assert_eq(st->gap_bytes, 7);
+	cr_assert_eq(st->open_now, 0);
+	cr_assert_eq(st->open_peak, 2);
+}
+
+Test(reasm_flow, hundred_thousand_syns_stay_bounded, .timeout = 60)
+{
+	const struct flow_stats *st;
+	uint32_t i;
+
+	lim.max_flows = 1000;
+	lim.idle_timeout = (isc_time)1 << 62;
+	table_make();
+	fr.quiet = true;
+	for (i = 0; i < 100000; i++) {
+		char a[INET_ADDRSTRLEN];
+
+		snprintf(a, sizeof(a), "10.%u.%u.%u", (i >> 16) & 255,
+			 (i >> 8) & 255, i & 255);
+		pkt((isc_time)i, a, (uint16_t)(1024 + i % 50000), SV, 143,
+		    F_SYN, i, 0, NULL);
+		cr_assert(flow_table_stats(T)->open_now <= 1000);
+	}
+	st = flow_table_stats(T);
+	cr_assert_eq(st->flows, 100000);
+	cr_assert_eq(st->open_now, 1000);
+	cr_assert_eq(st->open_peak, 1000);
+	cr_assert_eq(st->evicted, 99000);
+	cr_assert_eq(fr.close_why[FLOW_END_EVICTED], 99000);
+	flow_table_finish(T, 1, FLOW_END_EOF);
+	cr_assert_eq(fr.closes, 100000);
+	cr_assert_eq(fr.opens, 100000);
+	cr_assert_eq(flow_table_stats(T)->open_now, 0);
+}
