@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #define TAG_CAP 64		/* tag bytes kept; longer tags are cut */
@@ -377,6 +378,13 @@ static void literal_start(struct imap_session *s, enum isc_dir dir, isc_time ts)
 	h->ps = PS_LITERAL;
 	h->lit_left = h->lit.size;
 	h->sample_len = 0;
+	if (dir == ISC_DIR_CLIENT) {
+		struct pending *c = find_pending(s, s->building);
+		if (c) {
+			c->literals++;
+			c->literal_bytes += h->lit.size;
+		}
+	}
 	if (h->lit_left == 0)
 		literal_done(s, dir, ts);
 }
@@ -403,6 +411,8 @@ static void literal_done(struct imap_session *s, enum isc_dir dir, isc_time ts)
 
 /* ---- client side -------------------------------------------------------- */
 
+static bool has_cap(const struct imap_session *s, const char *cap);
+
 static const struct cmd_info *cmd_lookup(const char *name)
 {
 	for (size_t i = 0; i < sizeof(cmd_table) / sizeof(cmd_table[0]); i++)
@@ -411,7 +421,31 @@ static const struct cmd_info *cmd_lookup(const char *name)
 	return NULL;
 }
 
-/* A client line that could start a command: tag SP command-name. */
+/* Command names of RFC 3501, RFC 9051 and the extensions in common use;
+ * a line must name one of these (or an X- command) to be taken as a
+ * command while resynchronizing. */
+static const char *const known_commands[] = {
+	"APPEND", "AUTHENTICATE", "CAPABILITY", "CHECK", "CLOSE", "COMPRESS",
+	"COPY", "CREATE", "DELETE", "DELETEACL", "DONE", "ENABLE", "EXAMINE",
+	"EXPUNGE", "FETCH", "GETACL", "GETMETADATA", "GETQUOTA", "GETQUOTAROOT",
+	"ID", "IDLE", "LIST", "LISTRIGHTS", "LOGIN", "LOGOUT", "LSUB", "MOVE",
+	"MYRIGHTS", "NAMESPACE", "NOOP", "NOTIFY", "RENAME", "SEARCH", "SELECT",
+	"SETACL", "SETMETADATA", "SETQUOTA", "SORT", "STARTTLS", "STATUS",
+	"STORE", "SUBSCRIBE", "THREAD", "UID", "UNAUTHENTICATE", "UNSELECT",
+	"UNSUBSCRIBE", "ESEARCH", "CANCELUPDATE", "GETJMAPACCESS", "REPLACE",
+};
+
+static bool known_command(const uint8_t *p, size_t len)
+{
+	if (len > 1 && (p[0] | 0x20) == 'x')
+		return true;
+	for (size_t i = 0; i < sizeof(known_commands) / sizeof(known_commands[0]); i++)
+		if (imap_eq(p, len, known_commands[i]))
+			return true;
+	return false;
+}
+
+/* A client line that could start a command: tag SP known-command-name. */
 static bool plausible_command(const uint8_t *p, size_t len)
 {
 	size_t i = 0;
@@ -424,7 +458,7 @@ static bool plausible_command(const uint8_t *p, size_t len)
 	size_t j = ++i;
 	while (i < len && ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z'))
 		i++;
-	return i > j && (i == len || p[i] == ' ');
+	return i > j && (i == len || p[i] == ' ') && known_command(p + j, i - j);
 }
 
 /* Handles a client line during AUTHENTICATE: a SASL response. */
@@ -504,6 +538,16 @@ static struct pending *command_begin(struct imap_session *s, isc_time ts,
 	return c;
 }
 
+/* Keeps what the command's arguments say (the mailbox, LOGIN's user),
+ * once all of them were sent or the server ended the command early. */
+static void command_args_done(struct imap_session *s, struct pending *c)
+{
+	if (c->mailbox_arg >= 0 && s->args[c->mailbox_arg][0] && !c->mailbox)
+		c->mailbox = strdup(s->args[c->mailbox_arg]);
+	if (c->kind == CK_LOGIN && !c->auth_user)
+		c->auth_user = strdup(s->args[0]);
+}
+
 /* The whole command has been sent: act on it. */
 static void command_sent(struct imap_session *s, isc_time ts)
 {
@@ -511,12 +555,10 @@ static void command_sent(struct imap_session *s, isc_time ts)
 	s->building = 0;
 	if (!c)
 		return;
-	if (c->mailbox_arg >= 0 && s->args[c->mailbox_arg][0])
-		c->mailbox = strdup(s->args[c->mailbox_arg]);
-	bool tls_offered = s->caps && strstr(s->caps, "STARTTLS");
+	command_args_done(s, c);
+	bool tls_offered = has_cap(s, "STARTTLS");
 	switch (c->kind) {
 	case CK_LOGIN:
-		c->auth_user = strdup(s->args[0]);
 		if (tls_offered && !s->starttls)
 			s->cleartext_login = true;
 		break;
@@ -627,10 +669,6 @@ static void client_line(struct imap_session *s, isc_time ts, const uint8_t *p,
 		if (c && !s->cfg.show_secrets && c->kind == CK_LOGIN &&
 		    h->lit_is_arg && h->argn == h->arg_base + 1)
 			h->lit_redact = true;	/* the password as a literal */
-		if (c) {
-			c->literals++;
-			c->literal_bytes += h->lit.size;
-		}
 		if (h->lit.nonsync) {
 			literal_start(s, ISC_DIR_CLIENT, ts);
 		} else {
@@ -697,8 +735,23 @@ static void note_capabilities(struct imap_session *s, const uint8_t *p, size_t l
 	if (len > CAPS_CAP)
 		len = CAPS_CAP;
 	set_str(&s->caps, p, len);
-	if (s->caps)
-		upper(s->caps);
+}
+
+/* Whether the last announced capabilities hold the atom cap. */
+static bool has_cap(const struct imap_session *s, const char *cap)
+{
+	if (!s->caps)
+		return false;
+	size_t n = strlen(cap);
+	for (const char *c = s->caps; *c;) {
+		while (*c == ' ')
+			c++;
+		size_t l = strcspn(c, " ");
+		if (l == n && !strncasecmp(c, cap, n))
+			return true;
+		c += l;
+	}
+	return false;
 }
 
 /* Inspects a response code for CAPABILITY. */
@@ -760,6 +813,7 @@ static void complete(struct imap_session *s, size_t i, const char *status,
 		ch->ps = PS_LINE;
 		ch->cont = false;
 		s->building = 0;
+		command_args_done(s, c);
 	}
 	switch (c->kind) {
 	case CK_LOGIN:
@@ -1307,6 +1361,8 @@ void imap_gap(struct imap_session *s, enum isc_dir dir, isc_time ts, uint64_t le
 			return;
 	}
 	/* elsewhere: drop the partial line and look for the next good one */
+	h->hunt_skipped += h->line_total;
+	h->ctr[IMAP_HC_SKIPPED_BYTES] += h->line_total;
 	h->lb_len = 0;
 	h->line_total = 0;
 	h->tail_len = 0;

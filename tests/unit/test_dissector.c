@@ -1,0 +1,805 @@
+/* Tests of the IMAP dissector (dissector/imap.h), fed scripted two-way
+ * conversations. Every event is written to a text log; each test asserts
+ * the log, and that feeding the same script one byte at a time gives the
+ * same log (the dissector must not depend on how bytes are chunked). */
+#include "../../dissector/imap.h"
+#include "../../dissector/sasl.h"
+#include "../../dissector/scan.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* ---- a recording sink ------------------------------------------------- */
+
+struct rec {
+	char *log;
+	size_t len, cap;
+};
+
+static void logf_(struct rec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct rec *r, const char *fmt, ...)
+{
+	char tmp[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	if (r->len + (size_t)n + 1 > r->cap) {
+		r->cap = (r->cap + (size_t)n + 1) * 2;
+		r->log = realloc(r->log, r->cap);
+	}
+	memcpy(r->log + r->len, tmp, (size_t)n + 1);
+	r->len += (size_t)n;
+}
+
+static const char *D(enum isc_dir d)
+{
+	return d == ISC_DIR_CLIENT ? "C" : "S";
+}
+
+static void ev_line(void *ctx, enum isc_dir dir, isc_time ts, const uint8_t *p, size_t len)
+{
+	(void)ts;
+	logf_(ctx, "%s: %.*s\n", D(dir), (int)len, (const char *)p);
+}
+
+static void ev_literal(void *ctx, enum isc_dir dir, isc_time ts, uint64_t size,
+		       const uint8_t *sample, size_t n, bool redacted)
+{
+	(void)ts;
+	logf_(ctx, "%s{%llu}%s[%.*s]\n", D(dir), (unsigned long long)size,
+	      redacted ? "R" : "", (int)n, sample ? (const char *)sample : "");
+}
+
+static void ev_marker(void *ctx, enum isc_dir dir, isc_time ts, enum imap_marker m,
+		      uint64_t arg, const char *text)
+{
+	(void)ts;
+	static const char *names[] = { "gap", "starttls", "compress", "anomaly", "resync" };
+	logf_(ctx, "-- %s %s %llu %s\n", names[m], D(dir), (unsigned long long)arg,
+	      text ? text : "");
+}
+
+static void ev_command(void *ctx, const struct imap_cmd_rec *c)
+{
+	logf_(ctx, "CMD %s %s %s [%s] %s mbox=%s user=%s lit=%llu/%llu\n", c->tag,
+	      c->name, c->status ? c->status : "-", c->resp_code ? c->resp_code : "",
+	      c->resp_text ? c->resp_text : "", c->mailbox ? c->mailbox : "",
+	      c->user ? c->user : "", (unsigned long long)c->literals,
+	      (unsigned long long)c->literal_bytes);
+}
+
+static void ev_auth(void *ctx, const struct imap_auth_rec *a)
+{
+	logf_(ctx, "AUTH %s %s %s\n", a->mechanism, a->user ? a->user : "-",
+	      a->status ? a->status : "-");
+}
+
+static struct imap_session_rec last_end;
+static char last_anoms[512];
+
+static void ev_end(void *ctx, isc_time ts, const struct imap_session_rec *r)
+{
+	(void)ts;
+	last_end = *r;
+	last_anoms[0] = '\0';
+	for (size_t i = 0; i < r->n_anomaly_names; i++) {
+		strcat(last_anoms, r->anomaly_names[i]);
+		strcat(last_anoms, " ");
+	}
+	logf_(ctx, "END cmds=%llu user=%s auth=%d logout=%d tls=%d z=%d lit=%llu/%llu,%llu/%llu anom=%llu\n",
+	      (unsigned long long)r->commands, r->user ? r->user : "",
+	      r->authenticated, r->logout, r->starttls, r->compress,
+	      (unsigned long long)r->half[0][IMAP_HC_LITERALS],
+	      (unsigned long long)r->half[0][IMAP_HC_LITERAL_BYTES],
+	      (unsigned long long)r->half[1][IMAP_HC_LITERALS],
+	      (unsigned long long)r->half[1][IMAP_HC_LITERAL_BYTES],
+	      (unsigned long long)r->anomalies);
+}
+
+static const struct imap_sink sink = {
+	ev_line, ev_literal, ev_marker, ev_command, ev_auth, ev_end,
+};
+
+/* ---- scripts ----------------------------------------------------------- */
+
+/* A script step: who sends what ('C' or 'S'; 'G' = gap of len bytes in the
+ * direction given by the first byte of data). */
+struct step {
+	char who;
+	const char *data;
+	size_t len;		/* 0: strlen(data) */
+};
+
+struct opts {
+	bool show_secrets;
+	bool midstream;
+	size_t max_line;
+	size_t literal_bytes;
+};
+
+/* Runs a script with the given chunk size (0 = whole steps). */
+static char *run_chunked(const struct step *st, size_t n, const struct opts *o, size_t chunk)
+{
+	struct isc_limits lim;
+	isc_limits_default(&lim);
+	lim.literal_bytes = 16;
+	if (o && o->max_line)
+		lim.max_line = o->max_line;
+	if (o && o->literal_bytes)
+		lim.literal_bytes = o->literal_bytes;
+	struct imap_config cfg = { .lim = &lim };
+	if (o) {
+		cfg.show_secrets = o->show_secrets;
+		cfg.midstream = o->midstream;
+	}
+	struct rec r = { 0 };
+	struct imap_session *s;
+	cr_assert_eq(imap_session_new(&cfg, &sink, &r, &s), 0);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = st[i].len ? st[i].len : strlen(st[i].data);
+		if (st[i].who == 'G') {
+			imap_gap(s, st[i].data[0] == 'C' ? ISC_DIR_CLIENT : ISC_DIR_SERVER,
+				 (isc_time)i, len);
+			continue;
+		}
+		enum isc_dir d = st[i].who == 'C' ? ISC_DIR_CLIENT : ISC_DIR_SERVER;
+		const uint8_t *p = (const uint8_t *)st[i].data;
+		size_t c = chunk ? chunk : len;
+		for (size_t off = 0; off < len; off += c)
+			imap_feed(s, d, (isc_time)i, p + off, len - off < c ? len - off : c);
+	}
+	imap_end(s, 1000);
+	imap_session_free(&s);
+	cr_assert_null(s);
+	if (!r.log)
+		r.log = strdup("");
+	return r.log;
+}
+
+/* Runs a script whole, then byte by byte and in chunks of 7, and checks
+ * the three logs agree. Returns the log (caller frees). */
+static char *run(const struct step *st, size_t n, const struct opts *o)
+{
+	char *whole = run_chunked(st, n, o, 0);
+	char *bytes = run_chunked(st, n, o, 1);
+	char *sevens = run_chunked(st, n, o, 7);
+	cr_assert_str_eq(bytes, whole, "byte-by-byte differs:\n%s\n--- whole:\n%s", bytes, whole);
+	cr_assert_str_eq(sevens, whole, "7-byte chunks differ:\n%s\n--- whole:\n%s", sevens, whole);
+	free(bytes);
+	free(sevens);
+	return whole;
+}
+
+#define RUN(st, o) run(st, sizeof(st) / sizeof(st[0]), o)
+
+static void has(const char *log, const char *needle)
+{
+	cr_assert(strstr(log, needle), "expected \"%s\" in log:\n%s", needle, log);
+}
+
+static void hasnt(const char *log, const char *needle)
+{
+	cr_assert(!strstr(log, needle), "did not expect \"%s\" in log:\n%s", needle, log);
+}
+
+/* ---- RFC 3501 section 8: the sample session ----------------------------- */
+
+Test(dissector, rfc3501_example_session)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK IMAP4rev1 Service Ready\r\n" },
+		{ 'C', "a001 login mrc secret\r\n" },
+		{ 'S', "a001 OK LOGIN completed\r\n" },
+		{ 'C', "a002 select inbox\r\n" },
+		{ 'S', "* 18 EXISTS\r\n* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+		       "* 2 RECENT\r\n* OK [UNSEEN 17] Message 17 is the first unseen message\r\n"
+		       "* OK [UIDVALIDITY 3857529045] UIDs valid\r\n"
+		       "a002 OK [READ-WRITE] SELECT completed\r\n" },
+		{ 'C', "a003 fetch 12 full\r\n" },
+		{ 'S', "* 12 FETCH (FLAGS (\\Seen) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" "
+		       "RFC822.SIZE 4286 ENVELOPE (\"Wed, 17 Jul 1996 02:23:25 -0700 (PDT)\" "
+		       "\"IMAP4rev1 WG mtg summary and minutes\" ((\"Terry Gray\" NIL \"gray\" "
+		       "\"cac.washington.edu\")) NIL NIL NIL \"<B27397-0100000@cac.washington.edu>\") "
+		       "BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 3028 92))\r\n"
+		       "a003 OK FETCH completed\r\n" },
+		{ 'C', "a004 fetch 12 body[header]\r\n" },
+		{ 'S', "* 12 FETCH (BODY[HEADER] {42}\r\n"
+		       "Date: Wed, 17 Jul 1996 02:23:25 -0700\r\n\r\n"
+		       ")\r\na004 OK FETCH completed\r\n" },
+		{ 'C', "a005 store 12 +flags \\deleted\r\n" },
+		{ 'S', "* 12 FETCH (FLAGS (\\Seen \\Deleted))\r\na005 OK +FLAGS completed\r\n" },
+		{ 'C', "a006 logout\r\n" },
+		{ 'S', "* BYE IMAP4rev1 server terminating connection\r\na006 OK LOGOUT completed\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "C: a001 login mrc ********\n");
+	hasnt(log, "secret");
+	has(log, "AUTH LOGIN mrc OK\n");
+	has(log, "CMD a001 LOGIN OK [] LOGIN completed mbox= user=mrc");
+	has(log, "CMD a002 SELECT OK [READ-WRITE] SELECT completed mbox=inbox user=mrc");
+	has(log, "S{42}[Date: Wed, 17 Ju]\n");
+	has(log, "CMD a004 FETCH OK");
+	has(log, "CMD a005 STORE OK [] +FLAGS completed");
+	has(log, "CMD a006 LOGOUT OK");
+	has(log, "END cmds=6 user=mrc auth=1 logout=1 tls=0 z=0 lit=0/0,1/42 anom=0\n");
+	free(log);
+}
+
+/* ---- literals ------------------------------------------------------------ */
+
+Test(dissector, literal_split_at_every_boundary)
+{
+	const char *srv = "* OK ready\r\n";
+	const char *resp = "* 1 FETCH (UID 7 BODY[] {12}\r\nhello\r\nworld FLAGS (\\Seen))\r\nt1 OK done\r\n";
+	char *ref = NULL;
+	for (size_t cut = 0; cut <= strlen(resp); cut++) {
+		char a[128], b[128];
+		snprintf(a, sizeof(a), "%.*s", (int)cut, resp);
+		snprintf(b, sizeof(b), "%s", resp + cut);
+		struct step st[] = {
+			{ 'S', srv }, { 'C', "t1 FETCH 1 BODY[]\r\n" },
+			{ 'S', a, cut ? cut : 0 }, { 'S', b },
+		};
+		size_t n = cut ? 4 : 3;
+		if (!cut)
+			st[2] = st[3];
+		char *log = run_chunked(st, n, NULL, 0);
+		if (!ref) {
+			ref = log;
+			has(ref, "S{12}[hello\r\nworld]\n");
+			has(ref, "S:  FLAGS (\\Seen))\n");
+			has(ref, "CMD t1 FETCH OK");
+			continue;
+		}
+		cr_assert_str_eq(log, ref, "cut at %zu", cut);
+		free(log);
+	}
+	free(ref);
+}
+
+Test(dissector, client_sync_literal_after_plus)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "A3 APPEND saved-messages (\\Seen) {22}\r\n" },
+		{ 'S', "+ Ready for literal data\r\n" },
+		{ 'C', "a2 NOOP looks like cmd" },	/* 22 bytes of content */
+		{ 'C', "\r\n" },
+		{ 'S', "A3 OK APPEND completed\r\n" },
+		{ 'C', "A4 NOOP\r\n" },
+		{ 'S', "A4 OK done\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "C{22}[a2 NOOP looks li]\n");
+	hasnt(log, "CMD a2");
+	has(log, "CMD A3 APPEND OK [] APPEND completed mbox=saved-messages user= lit=1/22");
+	has(log, "CMD A4 NOOP OK");
+	has(log, "END cmds=2 ");
+	free(log);
+}
+
+Test(dissector, plus_arriving_after_the_literal)
+{
+	/* the capture saw the client's literal before the server's "+" */
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "A3 APPEND box {5}\r\n" },
+		{ 'C', "hello\r\n" },
+		{ 'S', "+ go on\r\n" },
+		{ 'S', "A3 OK APPEND completed\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "C{5}[hello]\n");
+	has(log, "CMD A3 APPEND OK");
+	hasnt(log, "continuation_without_command");
+	free(log);
+}
+
+Test(dissector, server_refuses_sync_literal)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 APPEND nosuch {5000}\r\n" },
+		{ 'S', "a1 NO [TRYCREATE] Mailbox doesn't exist\r\n" },
+		{ 'C', "a2 NOOP\r\n" },
+		{ 'S', "a2 OK done\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD a1 APPEND NO [TRYCREATE] Mailbox doesn't exist mbox=nosuch");
+	has(log, "CMD a2 NOOP OK");
+	hasnt(log, "C{5000}");
+	free(log);
+}
+
+Test(dissector, nonsync_literals_and_multiappend)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK [CAPABILITY IMAP4rev1 LITERAL+] ready\r\n" },
+		{ 'C', "a LOGIN {3+}\r\nmrc {9+}\r\ntanstaaf1\r\n" },
+		{ 'S', "a OK Logged in\r\n" },
+		{ 'C', "b APPEND INBOX (\\Seen) {5+}\r\nhello (\\Flagged) ~{6+}\r\nwor\0d!\r\n",
+		  sizeof("b APPEND INBOX (\\Seen) {5+}\r\nhello (\\Flagged) ~{6+}\r\nwor\0d!\r\n") - 1 },
+		{ 'S', "b OK [APPENDUID 1 2:3] done\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "C{3}[mrc]\n");
+	has(log, "C{9}R[]\n");
+	hasnt(log, "tanstaaf1");
+	has(log, "AUTH LOGIN mrc OK");
+	has(log, "CMD b APPEND OK [APPENDUID 1 2:3] done mbox=INBOX user=mrc lit=2/11");
+	free(log);
+}
+
+Test(dissector, resp_text_ending_in_braces_is_text)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready{4}\r\n" },
+		{ 'C', "a1 NOOP\r\n" },
+		{ 'S', "a1 OK done{4}\r\n" },
+		{ 'C', "a2 NOOP\r\n" },
+		{ 'S', "* NO warning {3}\r\n+ idle {2}\r\na2 OK x\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD a1 NOOP OK [] done{4}");
+	has(log, "CMD a2 NOOP OK");
+	hasnt(log, "S{");
+	free(log);
+}
+
+Test(dissector, quoted_string_with_braces_is_not_a_literal)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 SEARCH SUBJECT \"a\\\" {5}\"\r\n" },
+		{ 'S', "* SEARCH 1\r\na1 OK done\r\n" },
+		{ 'C', "a2 SELECT \"x {5}\r\n" },	/* unclosed: still quoted */
+		{ 'S', "a2 BAD bad quote\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD a1 SEARCH OK");
+	has(log, "CMD a2 SELECT BAD");
+	hasnt(log, "C{5}");
+	free(log);
+}
+
+Test(dissector, literal_inside_nested_fetch_list)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "f UID FETCH 1:2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY[1])\r\n" },
+		{ 'S', "* 1 FETCH (UID 1 BODY[HEADER.FIELDS (SUBJECT)] {12}\r\nSubject: x\r\n"
+		       " BODY[1] {3}\r\nabc)\r\n"
+		       "* 2 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT)] {0}\r\n BODY[1] NIL)\r\n"
+		       "f OK done\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "S{12}[Subject: x\r\n]\n");
+	has(log, "S{3}[abc]\n");
+	has(log, "S{0}[]\n");
+	has(log, "CMD f UID FETCH OK");
+	has(log, "lit=0/0,3/15");
+	free(log);
+}
+
+Test(dissector, literal_size_overflow_is_an_anomaly)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 APPEND x {99999999999999999999999}\r\n" },
+		{ 'S', "a1 BAD too big\r\n" },
+		{ 'C', "a2 APPEND x {18446744073709551615}\r\n" },
+		{ 'S', "a2 BAD too big\r\n" },
+		{ 'C', "a3 NOOP\r\n" },
+		{ 'S', "a3 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "-- anomaly C 0 literal_size_overflow\n");
+	has(log, "CMD a1 APPEND BAD");
+	has(log, "CMD a2 APPEND BAD");
+	has(log, "CMD a3 NOOP OK");
+	free(log);
+}
+
+/* ---- pairing ------------------------------------------------------------- */
+
+Test(dissector, pipelined_and_out_of_order_completions)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 NOOP\r\na2 CHECK\r\na1 NOOP\r\n" },
+		{ 'S', "a2 OK check\r\na1 OK first\r\na1 OK second\r\n" },
+		{ 'S', "zz OK nobody asked\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	const char *c2 = strstr(log, "CMD a2 CHECK OK");
+	const char *first = strstr(log, "CMD a1 NOOP OK [] first");
+	const char *second = strstr(log, "CMD a1 NOOP OK [] second");
+	cr_assert(c2 && first && second && c2 < first && first < second, "%s", log);
+	has(log, "-- anomaly S 0 unmatched_completion\n");
+	free(log);
+}
+
+Test(dissector, bye_without_tagged_reply_and_unanswered_commands)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 LOGOUT\r\n" },
+		{ 'S', "* BYE going away\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD a1 LOGOUT - [] ");
+	has(log, "logout=1");
+	free(log);
+}
+
+Test(dissector, preauth_greeting)
+{
+	static const struct step st[] = {
+		{ 'S', "* PREAUTH [CAPABILITY IMAP4rev1] hello mrc\r\n" },
+		{ 'C', "a1 SELECT INBOX\r\n" },
+		{ 'S', "a1 OK [READ-ONLY] done\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "auth=1");
+	hasnt(log, "\nAUTH ");
+	free(log);
+}
+
+/* ---- SASL, IDLE ---------------------------------------------------------- */
+
+Test(dissector, authenticate_login_two_round_trips)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 AUTHENTICATE LOGIN\r\n" },
+		{ 'S', "+ VXNlcm5hbWU6\r\n" },
+		{ 'C', "bXJj\r\n" },			/* mrc */
+		{ 'S', "+ UGFzc3dvcmQ6\r\n" },
+		{ 'C', "c2VjcmV0\r\n" },		/* secret */
+		{ 'S', "a1 OK done\r\n" },
+		{ 'C', "a2 NOOP\r\n" },
+		{ 'S', "a2 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "C: bXJj\n");
+	has(log, "C: ********\n");
+	hasnt(log, "c2VjcmV0");
+	has(log, "AUTH LOGIN mrc OK");
+	has(log, "CMD a1 AUTHENTICATE OK [] done mbox= user=mrc");
+	has(log, "CMD a2 NOOP OK");
+	has(log, "END cmds=2 ");
+	free(log);
+}
+
+Test(dissector, authenticate_plain_with_and_without_ir)
+{
+	/* "\0mrc\0secret" */
+	static const struct step st[] = {
+		{ 'S', "* OK [CAPABILITY IMAP4rev1 SASL-IR STARTTLS] ready\r\n" },
+		{ 'C', "a1 AUTHENTICATE PLAIN AG1yYwBzZWNyZXQ=\r\n" },
+		{ 'S', "a1 NO [AUTHENTICATIONFAILED] no\r\n" },
+		{ 'C', "a2 AUTHENTICATE PLAIN\r\n" },
+		{ 'S', "+ \r\n" },
+		{ 'C', "AGFkYQBzZWNyZXQ=\r\n" },	/* \0ada\0secret */
+		{ 'S', "a2 OK yes\r\n" },
+		{ 'C', "a3 AUTHENTICATE XOAUTH2\r\n" },
+		{ 'S', "+\r\n" },			/* bare "+" */
+		{ 'C', "*\r\n" },			/* cancelled */
+		{ 'S', "a3 BAD cancelled\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "C: a1 AUTHENTICATE PLAIN ********\n");
+	hasnt(log, "AG1yYwBzZWNyZXQ");
+	has(log, "AUTH PLAIN mrc NO");
+	has(log, "AUTH PLAIN ada OK");
+	has(log, "AUTH XOAUTH2 - BAD");
+	has(log, "C: *\n");
+	has(log, "user=ada auth=1");
+	free(log);
+	/* --show-secrets shows them */
+	struct opts o = { .show_secrets = true };
+	log = RUN(st, &o);
+	has(log, "AG1yYwBzZWNyZXQ=");
+	free(log);
+}
+
+Test(dissector, idle_with_updates_and_done)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 IDLE\r\n" },
+		{ 'S', "+ idling\r\n" },
+		{ 'S', "* 4 EXISTS\r\n* 1 RECENT\r\n" },
+		{ 'C', "DONE\r\n" },
+		{ 'S', "a1 OK IDLE terminated\r\n" },
+		{ 'C', "a2 NOOP\r\n" },
+		{ 'S', "a2 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "C: DONE\n");
+	has(log, "CMD a1 IDLE OK [] IDLE terminated");
+	has(log, "END cmds=2 ");
+	hasnt(log, "anomaly");
+	free(log);
+}
+
+/* ---- STARTTLS, COMPRESS --------------------------------------------------- */
+
+Test(dissector, starttls_turns_opaque_and_counts)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n" },
+		{ 'C', "a1 STARTTLS\r\n" },
+		{ 'S', "a1 OK Begin TLS negotiation now\r\n" },
+		{ 'C', "\x16\x03\x01\x00\x05hello", 10 },
+		{ 'S', "\x16\x03\x03\x00\x02hi", 7 },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "-- starttls S 0");
+	has(log, "tls=1");
+	hasnt(log, "anomaly");
+	cr_assert_eq(last_end.half[0][IMAP_HC_OPAQUE_BYTES], 10);
+	cr_assert_eq(last_end.half[1][IMAP_HC_OPAQUE_BYTES], 7);
+	free(log);
+}
+
+Test(dissector, starttls_command_injection)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n" },
+		{ 'C', "a1 STARTTLS\r\na2 LOGIN mrc secret\r\n" },
+		{ 'S', "a1 OK Begin TLS\r\n* OK injected\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "-- anomaly C 0 starttls_injection");
+	has(log, "-- anomaly S 0 starttls_injection");
+	free(log);
+}
+
+/* Deflates s with a raw stream, flushed (as a COMPRESS peer does). */
+static size_t deflate_raw(z_stream *z, const char *s, uint8_t *out, size_t cap)
+{
+	z->next_in = (Bytef *)(uintptr_t)s;
+	z->avail_in = (uInt)strlen(s);
+	z->next_out = out;
+	z->avail_out = (uInt)cap;
+	cr_assert_eq(deflate(z, Z_SYNC_FLUSH), Z_OK);
+	return cap - z->avail_out;
+}
+
+Test(dissector, compress_deflate_is_inflated)
+{
+	z_stream zc = { 0 }, zs = { 0 };
+	cr_assert_eq(deflateInit2(&zc, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	cr_assert_eq(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	static uint8_t c1[256], s0[256], s1[256], c2[256], s2[256];
+	size_t ns0 = deflate_raw(&zs, "* 4 EXISTS\r\n", s0, sizeof(s0));
+	size_t nc1 = deflate_raw(&zc, "a2 SELECT INBOX\r\n", c1, sizeof(c1));
+	size_t ns1 = deflate_raw(&zs, "* 3 EXISTS\r\na2 OK [READ-WRITE] selected\r\n", s1, sizeof(s1));
+	size_t nc2 = deflate_raw(&zc, "a3 FETCH 1 BODY[]\r\n", c2, sizeof(c2));
+	size_t ns2 = deflate_raw(&zs, "* 1 FETCH (BODY[] {5}\r\nhello)\r\na3 OK done\r\n", s2, sizeof(s2));
+	deflateEnd(&zc);
+	deflateEnd(&zs);
+	/* the server's OK and its first compressed bytes in one segment */
+	static char okz[512];
+	size_t okl = strlen("a1 OK DEFLATE active\r\n");
+	memcpy(okz, "a1 OK DEFLATE active\r\n", okl);
+	memcpy(okz + okl, s0, ns0);
+	const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 COMPRESS DEFLATE\r\n" },
+		{ 'S', okz, okl + ns0 },
+		{ 'C', (const char *)c1, nc1 },
+		{ 'S', (const char *)s1, ns1 },
+		{ 'C', (const char *)c2, nc2 },
+		{ 'S', (const char *)s2, ns2 },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "S: * 4 EXISTS\n");
+	has(log, "-- compress S 0");
+	has(log, "C: a2 SELECT INBOX\n");
+	has(log, "CMD a2 SELECT OK [READ-WRITE] selected");
+	has(log, "S{5}[hello]\n");
+	has(log, "CMD a3 FETCH OK");
+	has(log, "z=1");
+	hasnt(log, "anomaly");
+	free(log);
+}
+
+/* ---- limits and hostile input -------------------------------------------- */
+
+Test(dissector, overlong_line_is_cut_and_literal_still_followed)
+{
+	static char big[9000];
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "a1 APPEND ", 10);
+	size_t n = sizeof(big) - 40;
+	memcpy(big + n, " {3+}\r\nabc\r\n", 12);
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', big, n + 12 },
+		{ 'S', "a1 OK stored\r\n" },
+	};
+	struct opts o = { .max_line = 1024 };
+	char *log = RUN(st, &o);
+	has(log, "-- anomaly C 0 line_too_long\n");
+	has(log, "C{3}[abc]\n");
+	has(log, "CMD a1 APPEND OK");
+	free(log);
+}
+
+Test(dissector, nul_bytes_and_long_tags)
+{
+	static char tag[300];
+	memset(tag, 'T', sizeof(tag));
+	static char line[400];
+	snprintf(line, sizeof(line), "%.*s NOOP\r\n", (int)sizeof(tag), tag);
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 NO\0OP\r\n", 10 },
+		{ 'S', "a1 BAD what\r\n" },
+		{ 'C', line },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "-- anomaly C 0 nul_in_line\n");
+	has(log, "-- anomaly C 0 tag_too_long\n");
+	free(log);
+}
+
+Test(dissector, continuation_without_command)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n+ surprise\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "continuation_without_command");
+	free(log);
+}
+
+Test(dissector, command_before_greeting)
+{
+	static const struct step st[] = {
+		{ 'C', "a1 NOOP\r\n" },
+		{ 'S', "* OK ready\r\na1 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "command_before_greeting");
+	has(log, "CMD a1 NOOP OK");
+	free(log);
+}
+
+Test(dissector, deep_nesting_is_flagged_not_stored)
+{
+	static char deep[100020];
+	size_t o = 0;
+	o += (size_t)sprintf(deep, "a1 SEARCH ");
+	for (int i = 0; i < 50000; i++)
+		deep[o++] = '(';
+	for (int i = 0; i < 50000; i++)
+		deep[o++] = ')';
+	memcpy(deep + o, "\r\n", 3);
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', deep },
+		{ 'S', "a1 BAD too deep\r\n" },
+	};
+	struct opts op = { .max_line = 200000 };
+	char *log = run_chunked(st, 3, &op, 0);
+	has(log, "nesting_too_deep");
+	has(log, "CMD a1 SEARCH BAD");
+	free(log);
+}
+
+/* ---- gaps and midstream --------------------------------------------------- */
+
+Test(dissector, gap_inside_literal_keeps_sync)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 FETCH 1 BODY[]\r\n" },
+		{ 'S', "* 1 FETCH (BODY[] {20}\r\n0123" },
+		{ 'G', "S", 10 },
+		{ 'S', "456789)\r\na1 OK done\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "-- gap S 10");
+	has(log, "S{20}[0123]\n");
+	has(log, "CMD a1 FETCH OK");
+	hasnt(log, "anomaly");
+	free(log);
+}
+
+Test(dissector, gap_outside_literal_resyncs)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 NOOP\r\na2 SEL" },
+		{ 'G', "C", 100 },
+		{ 'C', "garbage line\r\nmore junk (\r\na3 NOOP\r\n" },
+		{ 'S', "a1 OK\r\na3 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "-- gap C 100");
+	has(log, "-- resync C 33");
+	has(log, "CMD a1 NOOP OK");
+	has(log, "CMD a3 NOOP OK");
+	hasnt(log, "garbage");
+	free(log);
+}
+
+Test(dissector, midstream_hunts_for_a_line)
+{
+	static const struct step st[] = {
+		{ 'S', "rest of a literal\r\n)\r\n* 5 EXISTS\r\n" },
+		{ 'C', "ge body\r\nb7 NOOP\r\n" },
+		{ 'S', "b7 OK done\r\n" },
+	};
+	struct opts o = { .midstream = true };
+	char *log = RUN(st, &o);
+	hasnt(log, "rest of");
+	has(log, "S: * 5 EXISTS\n");
+	has(log, "CMD b7 NOOP OK");
+	free(log);
+}
+
+/* ---- scanner and SASL pieces ---------------------------------------------- */
+
+Test(scan, literal_announcements)
+{
+	struct imap_lit l;
+	size_t off;
+	const char *s = "a APPEND x ~{12+}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_FOUND);
+	cr_assert(l.binary && l.nonsync && l.size == 12 && off == 11);
+	s = "a LOGIN \"{3}\"";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_NONE);
+	s = "a {}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_NONE);
+	s = "{9223372036854775807}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_FOUND);
+	s = "{9223372036854775808}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_OVERFLOW);
+}
+
+Test(scan, tokens)
+{
+	const char *s = "t1 UID FETCH 1:* (BODY[HEADER.FIELDS (A B)] FLAGS) \"q\\\"x\"";
+	struct imap_tok t[8];
+	struct imap_scan_state st = { 0 };
+	size_t n = imap_scan_tokens((const uint8_t *)s, strlen(s), &st, t, 8);
+	cr_assert_eq(n, 6);
+	cr_assert_eq(t[4].type, IMAP_TOK_LIST);
+	char v[32];
+	imap_tok_value(&t[5], v, sizeof(v));
+	cr_assert_str_eq(v, "q\"x");
+	cr_assert_eq(st.depth, 0);
+}
+
+Test(sasl, identities)
+{
+	char u[64];
+	const char xo[] = "user=someuser@example.com\001auth=Bearer ya29\001\001";
+	cr_assert(sasl_identity(SASL_XOAUTH2, 0, (const uint8_t *)xo, sizeof(xo) - 1, u, sizeof(u)));
+	cr_assert_str_eq(u, "someuser@example.com");
+	const char ob[] = "n,a=user@example.com,\001host=server.example.com\001\001";
+	cr_assert(sasl_identity(SASL_OAUTHBEARER, 0, (const uint8_t *)ob, sizeof(ob) - 1, u, sizeof(u)));
+	cr_assert_str_eq(u, "user@example.com");
+	const char sc[] = "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL";	/* RFC 5802 */
+	cr_assert(sasl_identity(SASL_SCRAM, 0, (const uint8_t *)sc, sizeof(sc) - 1, u, sizeof(u)));
+	cr_assert_str_eq(u, "user");
+	const char cm[] = "tim b913a602c7eda7a495b4e6e7334d3890";	/* RFC 2195 */
+	cr_assert(sasl_identity(SASL_CRAM_MD5, 0, (const uint8_t *)cm, sizeof(cm) - 1, u, sizeof(u)));
+	cr_assert_str_eq(u, "tim");
+	uint8_t d[32];
+	const char b64[] = "dGVzdA==";
+	cr_assert_eq(sasl_b64_decode((const uint8_t *)b64, 8, d, sizeof(d)), 4);
+	cr_assert_eq(memcmp(d, "test", 4), 0);
+}
