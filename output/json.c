@@ -148,6 +148,25 @@ static void add_span(json_object *ev, isc_time start, isc_time end)
 	}
 }
 
+/* "IMAP4rev1 IDLE AUTH=PLAIN" as ["IMAP4rev1", "IDLE", "AUTH=PLAIN"] */
+static json_object *caps_array(struct out_json *j, const char *caps)
+{
+	json_object *a = json_object_new_array();
+	const char *c = caps;
+	while (*c) {
+		while (*c == ' ')
+			c++;
+		size_t l = strcspn(c, " ");
+		if (l == 0)
+			break;
+		j->tmp.len = 0;
+		out_utf8_sanitize(&j->tmp, (const uint8_t *)c, l);
+		json_object_array_add(a, json_object_new_string_len(j->tmp.p, (int)j->tmp.len));
+		c += l;
+	}
+	return a;
+}
+
 /* ---- records ----------------------------------------------------------- */
 
 void out_json_command(struct out_json *j, const struct out_flow *f,
@@ -224,7 +243,8 @@ void out_json_session(struct out_json *j, const struct out_flow *f,
 	add_str(im, "session_id", f->id);
 	add_int(im, "session_number", f->number);
 	json_object_object_add(im, "greeting", wire_str(j, s->greeting));
-	json_object_object_add(im, "capabilities", wire_str(j, s->capabilities));
+	if (s->capabilities)
+		json_object_object_add(im, "capabilities", caps_array(j, s->capabilities));
 	add_str(im, "end_reason", end_reason);
 	json_object_object_add(im, "midstream", json_object_new_boolean(f->midstream));
 	json_object_object_add(im, "authenticated",
