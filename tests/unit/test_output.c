@@ -1,0 +1,118 @@
+/* Tests of output/: Community ID against the specification's vectors,
+ * UTF-8 sanitizing and transcript escaping of hostile bytes, and the JSON
+ * records' resistance to injection. */
+#include "../../output/flowid.h"
+#include "../../output/json.h"
+#include "../../output/text.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef ISC_TEST_DATA
+#define ISC_TEST_DATA "tests/data"
+#endif
+
+static void addr(const char *s, struct isc_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a->a) == 1) {
+		a->family = 4;
+		return;
+	}
+	cr_assert_eq(inet_pton(AF_INET6, s, a->a), 1, "%s", s);
+	a->family = 6;
+}
+
+/* Checks every TCP row of a baseline file; returns how many. */
+static int check_vectors(const char *file, uint16_t seed)
+{
+	json_object *all = json_object_from_file(file);
+	cr_assert_not_null(all, "cannot read %s", file);
+	int checked = 0;
+	for (size_t i = 0; i < json_object_array_length(all); i++) {
+		json_object *row = json_object_array_get_idx(all, i), *v;
+		json_object_object_get_ex(row, "proto", &v);
+		if (json_object_get_int(v) != 6)
+			continue;
+		struct isc_addr a, b;
+		json_object_object_get_ex(row, "saddr", &v);
+		addr(json_object_get_string(v), &a);
+		json_object_object_get_ex(row, "daddr", &v);
+		addr(json_object_get_string(v), &b);
+		json_object_object_get_ex(row, "sport", &v);
+		uint16_t sp = (uint16_t)json_object_get_int(v);
+		json_object_object_get_ex(row, "dport", &v);
+		uint16_t dp = (uint16_t)json_object_get_int(v);
+		json_object_object_get_ex(row, "communityid", &v);
+		char out[64];
+		out_community_id(&a, sp, &b, dp, seed, out);
+		cr_assert_str_eq(out, json_object_get_string(v), "row %zu of %s", i, file);
+		checked++;
+	}
+	json_object_put(all);
+	return checked;
+}
+
+Test(community_id, spec_vectors_tcp_ipv4_and_ipv6)
+{
+	int n = check_vectors(ISC_TEST_DATA "/community-id/baseline_deflt.json", 0);
+	n += check_vectors(ISC_TEST_DATA "/community-id/baseline_seed1.json", 1);
+	cr_assert_geq(n, 8, "only %d TCP vectors checked", n);
+}
+
+Test(text, utf8_sanitize_replaces_invalid_bytes)
+{
+	struct out_buf b = { 0 };
+	/* valid 2/3/4-byte, overlong "/", surrogate, lone continuation, cut */
+	const uint8_t in[] = "a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\xc0\xaf|\xed\xa0\x80|\x80|\xe2\x82";
+	out_utf8_sanitize(&b, in, sizeof(in) - 1);
+	cr_assert_str_eq(out_buf_cstr(&b),
+		"a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80|\xef\xbf\xbd\xef\xbf\xbd|"
+		"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd");
+	out_buf_free(&b);
+}
+
+Test(text, transcript_escapes_controls)
+{
+	struct out_buf b = { 0 };
+	const uint8_t in[] = "ok\x1b[2J\r\n\t\\Seen \xc2\x9b x\xff";
+	out_escape_text(&b, in, sizeof(in) - 1);
+	cr_assert_str_eq(out_buf_cstr(&b), "ok\\x1b[2J\\r\\n\\t\\Seen \\xc2\\x9b x\\xff");
+	out_buf_free(&b);
+}
+
+Test(json, hostile_strings_stay_one_valid_record)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct out_json *j;
+	cr_assert_eq(out_json_new(f, false, &j), 0);
+	struct out_flow fl = { .number = 1, .id = "0011223344556677",
+			       .client_ip = "192.0.2.1", .server_ip = "192.0.2.2",
+			       .client_port = 5, .server_port = 143,
+			       .community_id = "1:x" };
+	struct imap_cmd_rec c = {
+		.number = 1, .tag = "a\n{\"event\":1}", .name = "LOGIN",
+		.status = "NO", .resp_text = "bad \xff\xfe \x01 \"quote\" \\ end\r\n",
+		.user = "mr\xc3\xa9\x00", .start = 1, .end = 2,
+	};
+	out_json_command(j, &fl, &c);
+	out_json_free(&j);
+	fclose(f);
+	cr_assert_eq(strchr(buf, '\n'), buf + len - 1, "one line: %s", buf);
+	json_object *o = json_tokener_parse(buf);
+	cr_assert_not_null(o, "%s", buf);
+	json_object *im, *v;
+	json_object_object_get_ex(o, "imap", &im);
+	json_object_object_get_ex(im, "tag", &v);
+	cr_assert_str_eq(json_object_get_string(v), "a\n{\"event\":1}");
+	json_object_object_get_ex(im, "response_text", &v);
+	cr_assert_str_eq(json_object_get_string(v),
+			 "bad \xef\xbf\xbd\xef\xbf\xbd \x01 \"quote\" \\ end\r\n");
+	json_object_put(o);
+	free(buf);
+}
