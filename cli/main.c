@@ -63,7 +63,7 @@ static void usage(FILE *f)
 "      --max-flows N      TCP flows tracked at once (default 200000)\n"
 "      --max-ooo BYTES    out-of-order bytes held per direction (default 1048576)\n"
 "      --memcap BYTES     out-of-order bytes held in all (default 268435456)\n"
-"      --idle-timeout S   close a flow after S seconds of silence (default 300)\n"
+"      --idle-timeout S   close a flow after S seconds of silence (default 1860)\n"
 "\n"
 "  -h, --help             this help\n"
 "  -V, --version          versions of imapscope and its libraries\n"

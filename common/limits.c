@@ -8,9 +8,11 @@ void isc_limits_default(struct isc_limits *l)
 	/* 1 MiB per direction: more than a TCP window of any common stack. */
 	l->max_ooo = 1u << 20;
 	l->max_flows = 200000;
-	/* 5 minutes, as the TCP timeouts of Zeek and Suricata are of that
-	 * order for established flows without traffic. */
-	l->idle_timeout = 300 * ISC_NS_PER_SEC;
+	/* 31 minutes: an IMAP connection may be silent for 30 minutes and
+	 * still be alive (RFC 3501 5.4's autologout timer; RFC 2177 has IDLE
+	 * clients re-issue IDLE at least every 29 minutes). The 5 minutes
+	 * of generic TCP trackers would cut idling sessions in two. */
+	l->idle_timeout = 1860 * ISC_NS_PER_SEC;
 	/* 64 KiB: longer than any real command line (RFC 7162 recommends
 	 * servers accept at least 8192 octets), the cap curl uses too. */
 	l->max_line = 64u << 10;

@@ -568,13 +568,22 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 	struct flow *f;
 
 	t->st.packets++;
-	expire(t, pkt->ts);
 	if (!port_listed(t, pkt->sport) && !port_listed(t, pkt->dport)) {
 		t->st.not_imap_port++;
+		expire(t, pkt->ts);
 		sync_stats(t);
 		return;
 	}
+	/* A flow's own packet keeps it open: it is touched before the idle
+	 * sweep, so a capture whose clock jumps (years, in some real files)
+	 * does not cut a live connection in two. */
 	f = flow_lookup(t, pkt);
+	if (f) {
+		f->last = pkt->ts;
+		list_remove(t, LIST_LRU, f);
+		list_append(t, LIST_LRU, f);
+	}
+	expire(t, pkt->ts);
 	if (f && is_new_connection(f, pkt)) {
 		flow_close(t, f, f->last, FLOW_END_FIN);
 		f = NULL;

@@ -1002,6 +1002,18 @@ Test(reasm_flow, idle_timeout)
 	cr_assert(strstr(log_str(&fr.log), "2 close idle @101\n"));
 }
 
+Test(reasm_flow, own_packet_after_clock_jump_keeps_flow)
+{
+	/* a capture whose clock jumps decades between two packets of one
+	 * connection (seen in real files): still one flow */
+	handshake(10, 41100);
+	pkt((isc_time)1 << 60, SV, 143, CL, 41100, F_ACK, 501, 101, "* OK ready");
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:41100>10.0.0.2:143 @10\n"
+			 "1 S * OK ready\n");
+	cr_assert_eq(flow_table_stats(T)->timed_out, 0);
+}
+
 Test(reasm_flow, idle_flow_with_hole_flushed)
 {
 	pkt(0, CL, 41002, SV, 143, F_ACK, 1, 1, "a");
