@@ -578,24 +578,20 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 	 * sweep, so a capture whose clock jumps (years, in some real files)
 	 * does not cut a live connection in two. */
 	f = flow_lookup(t, pkt);
+	if (f && is_new_connection(f, pkt)) {
+		flow_close(t, f, f->last, FLOW_END_FIN);
+		f = NULL;
+	}
 	if (f) {
 		f->last = pkt->ts;
 		list_remove(t, LIST_LRU, f);
 		list_append(t, LIST_LRU, f);
 	}
 	expire(t, pkt->ts);
-	if (f && is_new_connection(f, pkt)) {
-		flow_close(t, f, f->last, FLOW_END_FIN);
-		f = NULL;
-	}
 	if (!f && starts_flow(pkt))
-		f = flow_create(t, pkt);
-	if (f) {
-		f->last = pkt->ts;
-		list_remove(t, LIST_LRU, f);
-		list_append(t, LIST_LRU, f);
+		f = flow_create(t, pkt);	/* enters the LRU list at its tail */
+	if (f)
 		flow_segment(t, f, pkt);
-	}
 	sync_stats(t);
 }
 
