@@ -19,6 +19,7 @@
 #include "imap.h"
 #include "scan.h"
 #include "sasl.h"
+#include "names.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,19 +29,21 @@
 
 #define TAG_CAP 64		/* tag bytes kept; longer tags are cut */
 #define NAME_CAP 32		/* command name bytes kept ("UID FETCH") */
-#define ARG_CAP 256		/* bytes kept of each interesting argument */
+#define ARG_CAP 512		/* bytes kept of each interesting argument */
 #define NARGS 3			/* arguments kept after the command name */
 #define TAIL_KEEP 32		/* last bytes kept of an over-long line */
 #define CAPS_CAP 1024		/* capability string kept */
 #define MAX_NAMES 64		/* distinct command names counted */
 #define MAX_ANOM_NAMES 16
+#define MAX_MAILBOXES 32	/* distinct mailbox names kept per session */
 #define INFLATE_CHUNK 16384
 
 enum pstate { PS_LINE, PS_LITERAL, PS_LIT_WAIT, PS_OPAQUE };
 
 enum cmd_kind {
 	CK_OTHER, CK_LOGIN, CK_AUTHENTICATE, CK_SELECT, CK_EXAMINE, CK_LOGOUT,
-	CK_STARTTLS, CK_COMPRESS, CK_IDLE,
+	CK_STARTTLS, CK_COMPRESS, CK_IDLE, CK_ID, CK_ENABLE, CK_APPEND,
+	CK_STORE, CK_FETCH, CK_CLOSE,
 };
 
 /* Commands the dissector acts on, and which argument names a mailbox
@@ -64,7 +67,15 @@ static const struct cmd_info {
 	{ "SUBSCRIBE", CK_OTHER, 0 },
 	{ "UNSUBSCRIBE", CK_OTHER, 0 },
 	{ "STATUS", CK_OTHER, 0 },
-	{ "APPEND", CK_OTHER, 0 },
+	{ "APPEND", CK_APPEND, 0 },
+	{ "ID", CK_ID, -1 },
+	{ "ENABLE", CK_ENABLE, -1 },
+	{ "STORE", CK_STORE, -1 },
+	{ "UID STORE", CK_STORE, -1 },
+	{ "FETCH", CK_FETCH, -1 },
+	{ "UID FETCH", CK_FETCH, -1 },
+	{ "CLOSE", CK_CLOSE, -1 },
+	{ "UNSELECT", CK_CLOSE, -1 },
 	{ "COPY", CK_OTHER, 1 },
 	{ "MOVE", CK_OTHER, 1 },
 	{ "UID COPY", CK_OTHER, 1 },
@@ -85,9 +96,11 @@ struct pending {
 	int mailbox_arg;
 	isc_time start;
 	uint64_t literals, literal_bytes;
-	char *mailbox;		/* owned */
+	char *mailbox;		/* owned, UTF-8 */
 	char *auth_user;	/* owned: identity tried */
 	char mech[32];		/* AUTHENTICATE mechanism */
+	bool store_deleted;	/* STORE +FLAGS with \Deleted */
+	uint64_t untagged, messages;
 };
 
 struct half {
@@ -139,6 +152,12 @@ struct imap_session {
 	char *mailbox;
 	char *user;		/* authenticated, or last tried */
 	bool authenticated, preauth, starttls, compress, logout, bye;
+	bool selected, read_only, utf8_accept;
+	struct imap_kv *id_client, *id_server;	/* RFC 2971, allocated when seen */
+	size_t n_id_client, n_id_server;
+	char *mailboxes[MAX_MAILBOXES];
+	size_t n_mailboxes;
+	uint64_t fetched, appended, expunged, deleted;
 	bool cleartext_login;
 	bool starttls_wait;	/* STARTTLS sent, no answer yet */
 	/* commands */
@@ -263,6 +282,8 @@ static void emit_command(struct imap_session *s, const struct pending *p,
 		.end = end,
 		.literals = p->literals,
 		.literal_bytes = p->literal_bytes,
+		.untagged = p->untagged,
+		.messages = p->messages,
 	};
 	s->sink.command(s->ctx, &r);
 }
@@ -542,10 +563,38 @@ static struct pending *command_begin(struct imap_session *s, isc_time ts,
  * once all of them were sent or the server ended the command early. */
 static void command_args_done(struct imap_session *s, struct pending *c)
 {
-	if (c->mailbox_arg >= 0 && s->args[c->mailbox_arg][0] && !c->mailbox)
-		c->mailbox = strdup(s->args[c->mailbox_arg]);
+	if (c->mailbox_arg >= 0 && s->args[c->mailbox_arg][0] && !c->mailbox) {
+		char name[ARG_CAP * 2];
+		if (s->utf8_accept)	/* RFC 6855 3: names are UTF-8 then */
+			snprintf(name, sizeof(name), "%s", s->args[c->mailbox_arg]);
+		else
+			imap_mutf7_decode(s->args[c->mailbox_arg], name, sizeof(name));
+		c->mailbox = strdup(name);
+	}
 	if (c->kind == CK_LOGIN && !c->auth_user)
 		c->auth_user = strdup(s->args[0]);
+	if (c->kind == CK_STORE)
+		c->store_deleted = s->args[1][0] == '+' &&
+				   strcasestr(s->args[2], "\\Deleted") != NULL;
+	if (c->kind == CK_ID && !s->id_client) {
+		s->id_client = calloc(IMAP_ID_MAX_PAIRS, sizeof(*s->id_client));
+		if (s->id_client)
+			s->n_id_client = imap_id_parse((const uint8_t *)s->args[0],
+						       strlen(s->args[0]), s->id_client);
+	}
+}
+
+/* Remembers a mailbox a command named, once (first seen first). */
+static void touch_mailbox(struct imap_session *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_mailboxes; i++)
+		if (!strcmp(s->mailboxes[i], name))
+			return;
+	if (s->n_mailboxes < MAX_MAILBOXES) {
+		char *d = strdup(name);
+		if (d)
+			s->mailboxes[s->n_mailboxes++] = d;
+	}
 }
 
 /* The whole command has been sent: act on it. */
@@ -826,10 +875,22 @@ static void complete(struct imap_session *s, size_t i, const char *status,
 		break;
 	case CK_SELECT:
 	case CK_EXAMINE:
+		/* RFC 3501 6.3.1: a failed SELECT leaves no mailbox selected */
+		s->selected = ok;
+		s->read_only = ok && (c->kind == CK_EXAMINE ||
+				      (code && !strcasecmp(code, "READ-ONLY")));
 		if (ok && c->mailbox) {
 			free(s->mailbox);
 			s->mailbox = strdup(c->mailbox);
 		}
+		break;
+	case CK_CLOSE:
+		if (ok)
+			s->selected = s->read_only = false;
+		break;
+	case CK_APPEND:
+		if (ok)	/* MULTIAPPEND (RFC 3502): one literal a message */
+			s->appended += c->literals ? c->literals : 1;
 		break;
 	case CK_LOGOUT:
 		if (ok)
@@ -857,6 +918,8 @@ static void complete(struct imap_session *s, size_t i, const char *status,
 	default:
 		break;
 	}
+	if (ok && c->mailbox)
+		touch_mailbox(s, c->mailbox);
 	emit_command(s, c, status, code, text, ts);
 	drop_pending(s, i);
 }
@@ -916,8 +979,37 @@ static void untagged(struct imap_session *s, const uint8_t *p, size_t len)
 			s->bye = true;
 		return;
 	}
-	if (imap_eq(w, wl, "CAPABILITY"))
+	struct pending *front = s->npend ? &s->pend[0] : NULL;
+	if (front)
+		front->untagged++;
+	if (wl > 0 && w[0] >= '0' && w[0] <= '9') {
+		/* message data: "* n FETCH ...", "* n EXPUNGE", "* n EXISTS" */
+		const uint8_t *e2 = memchr(after, ' ', after_len);
+		size_t kl = e2 ? (size_t)(e2 - after) : after_len;
+		if (imap_eq(after, kl, "FETCH") && front) {
+			front->messages++;
+			if (front->kind == CK_FETCH)
+				s->fetched++;
+			if (front->store_deleted)
+				s->deleted++;
+		} else if (imap_eq(after, kl, "EXPUNGE")) {
+			s->expunged++;
+		}
+		return;
+	}
+	if (imap_eq(w, wl, "CAPABILITY")) {
 		note_capabilities(s, after, after_len);
+	} else if (imap_eq(w, wl, "ID") && !s->id_server) {
+		s->id_server = calloc(IMAP_ID_MAX_PAIRS, sizeof(*s->id_server));
+		if (s->id_server)
+			s->n_id_server = imap_id_parse(after, after_len, s->id_server);
+	} else if (imap_eq(w, wl, "ENABLED")) {
+		/* RFC 5161: the extensions now in effect */
+		for (size_t i = 0; i + 11 <= after_len; i++)
+			if ((i == 0 || after[i - 1] == ' ') &&
+			    starts_ci(after + i, after_len - i, "UTF8=ACCEPT"))
+				s->utf8_accept = true;
+	}
 }
 
 /* The server's "+": a literal may now be sent, or a SASL challenge, or
@@ -1306,6 +1398,14 @@ void imap_session_free(struct imap_session **sp)
 	}
 	free(s->pend);
 	free(s->names);
+	if (s->id_client)
+		imap_kv_free(s->id_client, s->n_id_client);
+	if (s->id_server)
+		imap_kv_free(s->id_server, s->n_id_server);
+	free(s->id_client);
+	free(s->id_server);
+	for (size_t i = 0; i < s->n_mailboxes; i++)
+		free(s->mailboxes[i]);
 	free(s->greeting);
 	free(s->caps);
 	free(s->mailbox);
@@ -1411,6 +1511,21 @@ void imap_end(struct imap_session *s, isc_time ts)
 		.anomalies = s->anomalies,
 		.anomaly_names = s->anom_names,
 		.n_anomaly_names = s->n_anom_names,
+		.state = s->logout || s->bye ? "logout" :
+			 s->selected ? "selected" :
+			 s->authenticated ? "authenticated" : "not_authenticated",
+		.read_only = s->read_only,
+		.utf8_accept = s->utf8_accept,
+		.id_client = s->id_client,
+		.n_id_client = s->n_id_client,
+		.id_server = s->id_server,
+		.n_id_server = s->n_id_server,
+		.mailboxes = (const char *const *)s->mailboxes,
+		.n_mailboxes = s->n_mailboxes,
+		.msgs_fetched = s->fetched,
+		.msgs_appended = s->appended,
+		.msgs_expunged = s->expunged,
+		.msgs_deleted = s->deleted,
 	};
 	memcpy(r.half, s->h[0].ctr, sizeof(r.half[0]));
 	memcpy(r.half[1], s->h[1].ctr, sizeof(r.half[1]));

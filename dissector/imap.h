@@ -21,6 +21,7 @@
 #define ISC_IMAP_H
 
 #include "../common/limits.h"
+#include "names.h"
 
 struct imap_session;
 
@@ -39,6 +40,9 @@ struct imap_cmd_rec {
 	isc_time end;		/* its completion; 0 if none */
 	uint64_t literals;	/* literals in the command */
 	uint64_t literal_bytes;	/* their content octets */
+	uint64_t untagged;	/* untagged responses while it was the oldest
+				 * command in flight */
+	uint64_t messages;	/* "* n FETCH" responses among them */
 };
 
 /* An authentication attempt (LOGIN or AUTHENTICATE), at its completion. */
@@ -72,6 +76,19 @@ struct imap_session_rec {
 	const char *greeting;		/* the greeting line's text, or NULL */
 	const char *capabilities;	/* as last announced, or NULL */
 	const char *mailbox;		/* last mailbox selected, or NULL */
+	const char *state;		/* RFC 3501 3: "not_authenticated",
+					 * "authenticated", "selected", "logout" */
+	bool read_only;			/* the selected mailbox is read-only */
+	bool utf8_accept;		/* ENABLE UTF8=ACCEPT took effect */
+	const struct imap_kv *id_client, *id_server;	/* RFC 2971 ID */
+	size_t n_id_client, n_id_server;
+	const char *const *mailboxes;	/* named by successful commands, UTF-8,
+					 * first seen first (at most 32) */
+	size_t n_mailboxes;
+	uint64_t msgs_fetched;		/* "* n FETCH" responses to FETCH */
+	uint64_t msgs_appended;		/* messages APPENDed with OK */
+	uint64_t msgs_expunged;		/* "* n EXPUNGE" responses */
+	uint64_t msgs_deleted;		/* messages flagged \Deleted by STORE */
 	const char *user;		/* last user that authenticated, or tried */
 	bool authenticated;
 	bool starttls;			/* STARTTLS succeeded: the rest is TLS */

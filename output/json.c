@@ -167,6 +167,21 @@ static json_object *caps_array(struct out_json *j, const char *caps)
 	return a;
 }
 
+/* The pairs of an ID list (RFC 2971) as an object; a repeated key keeps
+ * its first value. */
+static void add_id(struct out_json *j, json_object *parent, const char *key,
+		   const struct imap_kv *kv, size_t n)
+{
+	json_object *o = obj(parent, key);
+	for (size_t i = 0; i < n; i++) {
+		json_object *k = wire_str(j, kv[i].key);
+		const char *ks = json_object_get_string(k);
+		if (!json_object_object_get_ex(o, ks, NULL))
+			json_object_object_add(o, ks, wire_str(j, kv[i].value));
+		json_object_put(k);
+	}
+}
+
 /* ---- records ----------------------------------------------------------- */
 
 void out_json_command(struct out_json *j, const struct out_flow *f,
@@ -192,6 +207,9 @@ void out_json_command(struct out_json *j, const struct out_flow *f,
 		add_int(l, "count", c->literals);
 		add_int(l, "bytes", c->literal_bytes);
 	}
+	add_int(im, "untagged", c->untagged);
+	if (c->messages)
+		add_int(im, "messages", c->messages);
 	write_rec(j, r);
 }
 
@@ -254,8 +272,28 @@ void out_json_session(struct out_json *j, const struct out_flow *f,
 	json_object_object_add(im, "compress", json_object_new_boolean(s->compress));
 	json_object_object_add(im, "cleartext_login",
 			       json_object_new_boolean(s->cleartext_login));
+	add_str(im, "state", s->state);
 	if (s->mailbox)
 		json_object_object_add(im, "mailbox", wire_str(j, s->mailbox));
+	if (s->read_only)
+		json_object_object_add(im, "read_only", json_object_new_boolean(1));
+	if (s->utf8_accept)
+		json_object_object_add(im, "utf8_accept", json_object_new_boolean(1));
+	if (s->n_mailboxes) {
+		json_object *a = json_object_new_array();
+		for (size_t i = 0; i < s->n_mailboxes; i++)
+			json_object_array_add(a, wire_str(j, s->mailboxes[i]));
+		json_object_object_add(im, "mailboxes", a);
+	}
+	if (s->n_id_client)
+		add_id(j, obj(im, "id"), "client", s->id_client, s->n_id_client);
+	if (s->n_id_server)
+		add_id(j, obj(im, "id"), "server", s->id_server, s->n_id_server);
+	json_object *msg = obj(im, "messages");
+	add_int(msg, "fetched", s->msgs_fetched);
+	add_int(msg, "appended", s->msgs_appended);
+	add_int(msg, "expunged", s->msgs_expunged);
+	add_int(msg, "deleted", s->msgs_deleted);
 	json_object *cmds = obj(im, "commands");
 	add_int(cmds, "total", s->commands);
 	json_object *bn = obj(cmds, "by_name");

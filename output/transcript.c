@@ -15,6 +15,7 @@
 struct out_transcript {
 	struct out_tr_config cfg;
 	struct out_flow f;
+	struct out_buf head;	/* header, made at the end when all is known */
 	struct out_buf b;
 	FILE *spill;		/* earlier text, once b grew past SPILL_AT */
 };
@@ -47,13 +48,6 @@ int out_tr_new(const struct out_tr_config *cfg, const struct out_flow *f,
 		return ISC_ENOMEM;
 	t->cfg = *cfg;
 	t->f = *f;
-	char ts[ISC_TIME_STRLEN];
-	out_buf_printf(&t->b, "# session %llu  ", (unsigned long long)f->number);
-	endpoint(&t->b, f->client_ip, f->client_port);
-	out_buf_puts(&t->b, " -> ");
-	endpoint(&t->b, f->server_ip, f->server_port);
-	out_buf_printf(&t->b, "  %s  id %s%s\n", isc_time_format(f->start, ts),
-		       f->id, f->midstream ? "  (joined midstream)" : "");
 	*t_r = t;
 	return 0;
 }
@@ -63,6 +57,7 @@ void out_tr_free(struct out_transcript **tp)
 	struct out_transcript *t = *tp;
 	if (!t)
 		return;
+	out_buf_free(&t->head);
 	out_buf_free(&t->b);
 	if (t->spill)
 		fclose(t->spill);
@@ -192,9 +187,46 @@ void out_tr_auth(struct out_transcript *t, const struct imap_auth_rec *r)
 	mark_close(t);
 }
 
+/* "Thunderbird 115.0" from an ID list's name and version, if any. */
+static void software(struct out_buf *b, const char *who,
+		    const struct imap_kv *kv, size_t n)
+{
+	const char *name = NULL, *version = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!name && !strcmp(kv[i].key, "name"))
+			name = kv[i].value;
+		if (!version && !strcmp(kv[i].key, "version"))
+			version = kv[i].value;
+	}
+	if (!name)
+		return;
+	out_buf_printf(b, "# %s: ", who);
+	out_escape_text(b, (const uint8_t *)name, strlen(name));
+	if (version) {
+		out_buf_puts(b, " ");
+		out_escape_text(b, (const uint8_t *)version, strlen(version));
+	}
+	out_buf_puts(b, "\n");
+}
+
+static void header(struct out_transcript *t, const struct imap_session_rec *r)
+{
+	const struct out_flow *f = &t->f;
+	char ts[ISC_TIME_STRLEN];
+	out_buf_printf(&t->head, "# session %llu  ", (unsigned long long)f->number);
+	endpoint(&t->head, f->client_ip, f->client_port);
+	out_buf_puts(&t->head, " -> ");
+	endpoint(&t->head, f->server_ip, f->server_port);
+	out_buf_printf(&t->head, "  %s  id %s%s\n", isc_time_format(f->start, ts),
+		       f->id, f->midstream ? "  (joined midstream)" : "");
+	software(&t->head, "client", r->id_client, r->n_id_client);
+	software(&t->head, "server", r->id_server, r->n_id_server);
+}
+
 void out_tr_end(struct out_transcript *t, isc_time ts, const char *end_reason,
 		const struct imap_session_rec *r)
 {
+	header(t, r);
 	if (r->starttls) {
 		mark_open(t, ts);
 		out_buf_printf(&t->b, "STARTTLS: %llu bytes C->S, %llu bytes S->C encrypted",
@@ -217,6 +249,8 @@ void out_tr_end(struct out_transcript *t, isc_time ts, const char *end_reason,
 
 int out_tr_write(struct out_transcript *t, FILE *f)
 {
+	if (t->head.len && fwrite(t->head.p, 1, t->head.len, f) != t->head.len)
+		return ISC_EIO;
 	if (t->spill) {
 		char buf[65536];
 		size_t n;

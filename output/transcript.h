@@ -11,7 +11,8 @@
  *   C:
  *   -- gap: 1448 bytes missing (server) --
  *
- * Wire bytes are escaped (output/text.h). A transcript is kept in memory
+ * The header also names the client and server software when they said it
+ * with ID (RFC 2971). Wire bytes are escaped (output/text.h). A transcript is kept in memory
  * (spilling to an unlinked temporary file past 256 KiB) until the session
  * ends, so that sessions that overlap in time are still printed whole. */
 #ifndef ISC_OUT_TRANSCRIPT_H

@@ -82,13 +82,28 @@ static void ev_auth(void *ctx, const struct imap_auth_rec *a)
 	      a->status ? a->status : "-");
 }
 
+/* The last session record, with what it points to copied out (the
+ * session is freed after the run). */
 static struct imap_session_rec last_end;
-static char last_anoms[512];
+static char last_anoms[512], last_state[32], last_idc[512], last_ids[512];
+
+static void kv_text(char *out, size_t cap, const struct imap_kv *kv, size_t n)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(out);
+		snprintf(out + l, cap - l, "%s=%s;", kv[i].key,
+			 kv[i].value ? kv[i].value : "NIL");
+	}
+}
 
 static void ev_end(void *ctx, isc_time ts, const struct imap_session_rec *r)
 {
 	(void)ts;
 	last_end = *r;
+	snprintf(last_state, sizeof(last_state), "%s", r->state);
+	kv_text(last_idc, sizeof(last_idc), r->id_client, r->n_id_client);
+	kv_text(last_ids, sizeof(last_ids), r->id_server, r->n_id_server);
 	last_anoms[0] = '\0';
 	for (size_t i = 0; i < r->n_anomaly_names; i++) {
 		strcat(last_anoms, r->anomaly_names[i]);
@@ -802,4 +817,61 @@ Test(sasl, identities)
 	const char b64[] = "dGVzdA==";
 	cr_assert_eq(sasl_b64_decode((const uint8_t *)b64, 8, d, sizeof(d)), 4);
 	cr_assert_eq(memcmp(d, "test", 4), 0);
+}
+
+/* ---- session state, ID, mailbox names, message counts ------------------- */
+
+Test(dissector, id_state_mailboxes_and_counts)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 ID (\"name\" \"Thunderbird\" \"version\" \"115.0\" \"os\" NIL)\r\n" },
+		{ 'S', "* ID (\"NAME\" \"Dovecot\" \"x\\\"y\" \"1\")\r\na1 OK ID completed\r\n" },
+		{ 'C', "a2 LOGIN mrc secret\r\n" },
+		{ 'S', "a2 OK done\r\n" },
+		{ 'C', "a3 SELECT \"Entw&APw-rfe\"\r\n" },
+		{ 'S', "* 3 EXISTS\r\na3 OK [READ-ONLY] done\r\n" },
+		{ 'C', "a4 STORE 1:2 +FLAGS (\\Deleted)\r\n" },
+		{ 'S', "* 1 FETCH (FLAGS (\\Deleted))\r\n* 2 FETCH (FLAGS (\\Deleted))\r\na4 OK\r\n" },
+		{ 'C', "a5 EXPUNGE\r\n" },
+		{ 'S', "* 1 EXPUNGE\r\n* 1 EXPUNGE\r\na5 OK\r\n" },
+		{ 'C', "a6 APPEND &ZeVnLIqe- {1+}\r\nx {2+}\r\nyz\r\n" },
+		{ 'S', "a6 OK\r\n" },
+		{ 'C', "a7 UID FETCH 1 BODY[]\r\n" },
+		{ 'S', "* 1 FETCH (UID 9 BODY[] {1}\r\nq)\r\na7 OK\r\n" },
+		{ 'C', "a8 ENABLE UTF8=ACCEPT\r\n" },
+		{ 'S', "* ENABLED UTF8=ACCEPT\r\na8 OK\r\n" },
+		{ 'C', "a9 CREATE \"Entw&APw-rfe\"\r\n" },
+		{ 'S', "a9 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD a3 SELECT OK [READ-ONLY] done mbox=Entw\xc3\xbcrfe");
+	has(log, "CMD a6 APPEND OK [] ");
+	has(log, "mbox=\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+	/* after UTF8=ACCEPT, names are taken as sent */
+	has(log, "mbox=Entw&APw-rfe");
+	cr_assert_str_eq(last_idc, "name=Thunderbird;version=115.0;os=NIL;");
+	cr_assert_str_eq(last_ids, "name=Dovecot;x\"y=1;");
+	cr_assert_str_eq(last_state, "selected");
+	cr_assert(last_end.read_only);
+	cr_assert(last_end.utf8_accept);
+	cr_assert_eq(last_end.msgs_deleted, 2);
+	cr_assert_eq(last_end.msgs_expunged, 2);
+	cr_assert_eq(last_end.msgs_appended, 2);
+	cr_assert_eq(last_end.msgs_fetched, 1);
+	cr_assert_eq(last_end.n_mailboxes, 3);
+	free(log);
+}
+
+Test(names, mutf7)
+{
+	char out[64];
+	cr_assert(imap_mutf7_decode("&Jjo-!", out, sizeof(out)));
+	cr_assert_str_eq(out, "\xe2\x98\xba!");
+	cr_assert(!imap_mutf7_decode("INBOX", out, sizeof(out)));
+	cr_assert_str_eq(out, "INBOX");
+	cr_assert(!imap_mutf7_decode("bad&AP", out, sizeof(out)));
+	cr_assert_str_eq(out, "bad&AP");
+	cr_assert(imap_mutf7_decode("a&-b", out, sizeof(out)));
+	cr_assert_str_eq(out, "a&b");
 }
