@@ -20,6 +20,7 @@
 #include "scan.h"
 #include "sasl.h"
 #include "names.h"
+#include "tlshello.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@
 #define MAX_ANOM_NAMES 16
 #define MAX_MAILBOXES 32	/* distinct mailbox names kept per session */
 #define INFLATE_CHUNK 16384
+#define TLS_PEEK 4096		/* bytes of a TLS stream kept to read its hello */
 
 enum pstate { PS_LINE, PS_LITERAL, PS_LIT_WAIT, PS_OPAQUE };
 
@@ -129,6 +131,10 @@ struct half {
 	struct imap_scan_state sc;
 	unsigned argn;		/* top-level tokens so far */
 	unsigned arg_base;	/* token index of the first argument */
+	/* the start of the TLS stream after STARTTLS, until its hello parses */
+	uint8_t *tls;
+	size_t tls_len;
+	bool tls_done;
 	/* COMPRESS=DEFLATE */
 	z_stream *z;
 	uint64_t ctr[IMAP_HC_COUNT];
@@ -159,7 +165,8 @@ struct imap_session {
 	size_t n_mailboxes;
 	uint64_t fetched, appended, expunged, deleted;
 	bool cleartext_login;
-	bool starttls_wait;	/* STARTTLS sent, no answer yet */
+	bool starttls_wait;
+	struct tls_hello hello[2];	/* [ISC_DIR_*] */	/* STARTTLS sent, no answer yet */
 	/* commands */
 	struct pending *pend;
 	size_t npend, pend_cap;
@@ -1248,6 +1255,30 @@ static size_t step_literal(struct imap_session *s, enum isc_dir dir, isc_time ts
 	return n;
 }
 
+/* Collects the start of a TLS stream until its hello parses (or cannot). */
+static void tls_peek(struct imap_session *s, enum isc_dir dir,
+		     const uint8_t *p, size_t len)
+{
+	struct half *h = &s->h[dir];
+	if (!h->tls) {
+		h->tls = malloc(TLS_PEEK);
+		if (!h->tls) {
+			h->tls_done = true;
+			return;
+		}
+	}
+	size_t take = TLS_PEEK - h->tls_len < len ? TLS_PEEK - h->tls_len : len;
+	memcpy(h->tls + h->tls_len, p, take);
+	h->tls_len += take;
+	bool more;
+	if (tls_hello_parse(h->tls, h->tls_len, &s->hello[dir], &more) ||
+	    !more || h->tls_len == TLS_PEEK) {
+		h->tls_done = true;
+		free(h->tls);
+		h->tls = NULL;
+	}
+}
+
 /* Bytes after STARTTLS: counted; the first must open a TLS record. */
 static size_t step_opaque(struct imap_session *s, enum isc_dir dir, isc_time ts,
 			  const uint8_t *p, size_t len)
@@ -1258,6 +1289,8 @@ static size_t step_opaque(struct imap_session *s, enum isc_dir dir, isc_time ts,
 		if (p[0] != 0x16)	/* TLS handshake record (RFC 8446 5.1) */
 			anomaly(s, dir, ts, "starttls_injection");
 	}
+	if (s->starttls && !h->tls_done)
+		tls_peek(s, dir, p, len);
 	h->ctr[IMAP_HC_OPAQUE_BYTES] += len;
 	return len;
 }
@@ -1387,6 +1420,7 @@ void imap_session_free(struct imap_session **sp)
 		struct half *h = &s->h[d];
 		free(h->lb);
 		free(h->sample);
+		free(h->tls);
 		if (h->z) {
 			inflateEnd(h->z);
 			free(h->z);
@@ -1500,6 +1534,13 @@ void imap_end(struct imap_session *s, isc_time ts)
 		.authenticated = s->authenticated,
 		.starttls = s->starttls,
 		.compress = s->compress,
+		.tls_sni = s->hello[ISC_DIR_CLIENT].found ? s->hello[ISC_DIR_CLIENT].sni : NULL,
+		.tls_client_version = s->hello[ISC_DIR_CLIENT].found ?
+				      s->hello[ISC_DIR_CLIENT].version : 0,
+		.tls_version = s->hello[ISC_DIR_SERVER].found ?
+			       s->hello[ISC_DIR_SERVER].version : 0,
+		.tls_cipher = s->hello[ISC_DIR_SERVER].found ?
+			      s->hello[ISC_DIR_SERVER].cipher : 0,
 		.logout = s->logout || s->bye,
 		.preauth = s->preauth,
 		.cleartext_login = s->cleartext_login,

@@ -93,6 +93,11 @@ struct imap_session_rec {
 	bool authenticated;
 	bool starttls;			/* STARTTLS succeeded: the rest is TLS */
 	bool compress;			/* COMPRESS=DEFLATE was turned on */
+	/* After STARTTLS, from the clear-text hellos (0 or "" if not seen): */
+	const char *tls_sni;		/* ClientHello server_name */
+	uint16_t tls_client_version;	/* highest version the client offered */
+	uint16_t tls_version;		/* version the server chose */
+	uint16_t tls_cipher;		/* cipher suite the server chose */
 	bool logout;			/* LOGOUT completed or the server said BYE */
 	bool preauth;			/* the greeting was PREAUTH */
 	bool cleartext_login;		/* credentials sent in clear text although

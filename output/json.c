@@ -3,6 +3,8 @@
 #include "text.h"
 
 #include <json-c/json.h>
+#include <openssl/ssl.h>
+#include "../dissector/tlshello.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +184,48 @@ static void add_id(struct out_json *j, json_object *parent, const char *key,
 	}
 }
 
+/* The IANA name of a TLS cipher suite, from OpenSSL's table, or NULL. */
+static const char *cipher_name(uint16_t id)
+{
+	static SSL_CTX *ctx;
+	static SSL *ssl;
+	if (!ssl) {
+		if (!ctx)
+			ctx = SSL_CTX_new(TLS_method());
+		if (ctx)
+			ssl = SSL_new(ctx);
+		if (!ssl)
+			return NULL;
+	}
+	const unsigned char b[2] = { (unsigned char)(id >> 8), (unsigned char)id };
+	const SSL_CIPHER *c = SSL_CIPHER_find(ssl, b);
+	return c ? SSL_CIPHER_standard_name(c) : NULL;
+}
+
+/* ECS tls.*: established, and what the clear-text hellos said. */
+static void add_tls(struct out_json *j, json_object *r, const struct imap_session_rec *s)
+{
+	json_object *t = obj(r, "tls");
+	json_object_object_add(t, "established", json_object_new_boolean(1));
+	const char *v = tls_version_name(s->tls_version);
+	if (v) {
+		add_str(t, "version_protocol", v[0] == 'S' ? "ssl" : "tls");
+		add_str(t, "version", v[0] == 'S' ? "3.0" : v + 4);
+	}
+	if (s->tls_cipher) {
+		const char *n = cipher_name(s->tls_cipher);
+		char hex[8];
+		snprintf(hex, sizeof(hex), "0x%04X", s->tls_cipher);
+		add_str(t, "cipher", n ? n : hex);
+	}
+	if (s->tls_sni && s->tls_sni[0])
+		json_object_object_add(obj(t, "client"), "server_name",
+				       wire_str(j, s->tls_sni));
+	if (s->tls_client_version && tls_version_name(s->tls_client_version))
+		add_str(obj(obj(r, "imap"), "tls"), "client_max_version",
+			tls_version_name(s->tls_client_version));
+}
+
 /* ---- records ----------------------------------------------------------- */
 
 void out_json_command(struct out_json *j, const struct out_flow *f,
@@ -255,8 +299,7 @@ void out_json_session(struct out_json *j, const struct out_flow *f,
 	add_int(obj(r, "destination"), "bytes", sv[IMAP_HC_BYTES]);
 	add_user(j, r, s->user);
 	if (s->starttls)
-		json_object_object_add(obj(r, "tls"), "established",
-				       json_object_new_boolean(1));
+		add_tls(j, r, s);
 	json_object *im = obj(r, "imap");
 	add_str(im, "session_id", f->id);
 	add_int(im, "session_number", f->number);
