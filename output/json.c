@@ -91,16 +91,22 @@ static json_object *str_array(const char *const *v, size_t n)
 	return a;
 }
 
-/* The fields every record has. */
+/* The fields every record has. types: ECS event.type values, NULL-ended. */
 static json_object *base(const char *dataset, const char *category,
-			 isc_time ts, const struct out_flow *f)
+			 const char *const *types, isc_time ts,
+			 const struct out_flow *f)
 {
 	json_object *r = json_object_new_object();
 	add_time(r, "@timestamp", ts);
 	json_object *ev = obj(r, "event");
 	add_str(ev, "dataset", dataset);
-	add_str(ev, "kind", "event");
+	add_str(ev, "kind", f ? "event" : "metric");	/* stats: no flow */
 	json_object_object_add(ev, "category", str_array(&category, 1));
+	size_t nt = 0;
+	while (types && types[nt])
+		nt++;
+	if (nt)
+		json_object_object_add(ev, "type", str_array(types, nt));
 	if (f) {
 		json_object *net = obj(r, "network");
 		add_str(net, "transport", "tcp");
@@ -231,7 +237,8 @@ static void add_tls(struct out_json *j, json_object *r, const struct imap_sessio
 void out_json_command(struct out_json *j, const struct out_flow *f,
 		      const struct imap_cmd_rec *c)
 {
-	json_object *r = base("imap.command", "network", c->start, f);
+	static const char *const types[] = { "protocol", NULL };
+	json_object *r = base("imap.command", "network", types, c->start, f);
 	json_object *ev = obj(r, "event");
 	add_str(ev, "outcome", outcome(c->status));
 	add_span(ev, c->start, c->end);
@@ -260,7 +267,8 @@ void out_json_command(struct out_json *j, const struct out_flow *f,
 void out_json_auth(struct out_json *j, const struct out_flow *f,
 		   const struct imap_auth_rec *a)
 {
-	json_object *r = base("imap.auth", "authentication", a->start, f);
+	static const char *const types[] = { "start", NULL };
+	json_object *r = base("imap.auth", "authentication", types, a->start, f);
 	json_object *ev = obj(r, "event");
 	add_str(ev, "outcome", outcome(a->status));
 	add_span(ev, a->start, a->end);
@@ -291,7 +299,8 @@ void out_json_session(struct out_json *j, const struct out_flow *f,
 		      isc_time end, const char *end_reason,
 		      const struct imap_session_rec *s)
 {
-	json_object *r = base("imap.session", "network", f->start, f);
+	static const char *const types[] = { "connection", "end", NULL };
+	json_object *r = base("imap.session", "network", types, f->start, f);
 	json_object *ev = obj(r, "event");
 	add_span(ev, f->start, end ? end : f->start);
 	const uint64_t *cl = s->half[ISC_DIR_CLIENT], *sv = s->half[ISC_DIR_SERVER];
@@ -370,7 +379,8 @@ void out_json_session(struct out_json *j, const struct out_flow *f,
 void out_json_stats(struct out_json *j, isc_time ts, const struct out_stat *st,
 		    size_t n)
 {
-	json_object *r = base("imapscope.stats", "network", ts, NULL);
+	static const char *const types[] = { "info", NULL };
+	json_object *r = base("imapscope.stats", "network", types, ts, NULL);
 	json_object *is = obj(r, "imapscope");
 	for (size_t i = 0; i < n; i++)
 		add_int(obj(is, st[i].group), st[i].name, st[i].value);
