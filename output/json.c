@@ -150,6 +150,8 @@ static void add_user(struct out_json *j, json_object *r, const char *user)
 static void add_span(json_object *ev, isc_time start, isc_time end)
 {
 	add_time(ev, "start", start);
+	if (end && end < start)
+		end = start;	/* the capture's clock went backwards */
 	if (end) {
 		add_time(ev, "end", end);
 		add_int(ev, "duration", (uint64_t)(end - start));

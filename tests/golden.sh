@@ -9,6 +9,7 @@ update=0
 if [ "${1:-}" = "--update" ]; then update=1; shift; fi
 bin=$1 pcap=$2
 base=${pcap%.pcap}
+base=${base%.pcapng}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
