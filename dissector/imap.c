@@ -45,7 +45,7 @@ enum pstate { PS_LINE, PS_LITERAL, PS_LIT_WAIT, PS_OPAQUE };
 enum cmd_kind {
 	CK_OTHER, CK_LOGIN, CK_AUTHENTICATE, CK_SELECT, CK_EXAMINE, CK_LOGOUT,
 	CK_STARTTLS, CK_COMPRESS, CK_IDLE, CK_ID, CK_ENABLE, CK_APPEND,
-	CK_STORE, CK_FETCH, CK_CLOSE,
+	CK_STORE, CK_FETCH, CK_CLOSE, CK_RENAME,
 };
 
 /* Commands the dissector acts on, and which argument names a mailbox
@@ -65,7 +65,7 @@ static const struct cmd_info {
 	{ "IDLE", CK_IDLE, -1 },
 	{ "CREATE", CK_OTHER, 0 },
 	{ "DELETE", CK_OTHER, 0 },
-	{ "RENAME", CK_OTHER, 0 },
+	{ "RENAME", CK_RENAME, 0 },
 	{ "SUBSCRIBE", CK_OTHER, 0 },
 	{ "UNSUBSCRIBE", CK_OTHER, 0 },
 	{ "STATUS", CK_OTHER, 0 },
@@ -99,6 +99,7 @@ struct pending {
 	isc_time start;
 	uint64_t literals, literal_bytes;
 	char *mailbox;		/* owned, UTF-8 */
+	char *mailbox2;		/* owned: RENAME's new name */
 	char *auth_user;	/* owned: identity tried */
 	char mech[32];		/* AUTHENTICATE mechanism */
 	bool store_deleted;	/* STORE +FLAGS with \Deleted */
@@ -298,6 +299,7 @@ static void emit_command(struct imap_session *s, const struct pending *p,
 static void drop_pending(struct imap_session *s, size_t i)
 {
 	free(s->pend[i].mailbox);
+	free(s->pend[i].mailbox2);
 	free(s->pend[i].auth_user);
 	memmove(&s->pend[i], &s->pend[i + 1],
 		(s->npend - i - 1) * sizeof(*s->pend));
@@ -577,6 +579,13 @@ static void command_args_done(struct imap_session *s, struct pending *c)
 		else
 			imap_mutf7_decode(s->args[c->mailbox_arg], name, sizeof(name));
 		c->mailbox = strdup(name);
+		if (c->kind == CK_RENAME && s->args[1][0] && !c->mailbox2) {
+			if (s->utf8_accept)
+				snprintf(name, sizeof(name), "%s", s->args[1]);
+			else
+				imap_mutf7_decode(s->args[1], name, sizeof(name));
+			c->mailbox2 = strdup(name);
+		}
 	}
 	if (c->kind == CK_LOGIN && !c->auth_user)
 		c->auth_user = strdup(s->args[0]);
@@ -844,7 +853,8 @@ static void auth_done(struct imap_session *s, struct pending *c,
 		s->authenticated = true;
 	if (s->sink.auth) {
 		struct imap_auth_rec r = {
-			.mechanism = c->kind == CK_LOGIN ? "LOGIN" : c->mech,
+			.command = c->kind == CK_LOGIN ? "LOGIN" : "AUTHENTICATE",
+			.mechanism = c->kind == CK_LOGIN ? NULL : c->mech,
 			.user = c->auth_user,
 			.status = status,
 			.resp_text = text,
@@ -886,14 +896,19 @@ static void complete(struct imap_session *s, size_t i, const char *status,
 		s->selected = ok;
 		s->read_only = ok && (c->kind == CK_EXAMINE ||
 				      (code && !strcasecmp(code, "READ-ONLY")));
-		if (ok && c->mailbox) {
-			free(s->mailbox);
-			s->mailbox = strdup(c->mailbox);
-		}
+		free(s->mailbox);
+		s->mailbox = ok && c->mailbox ? strdup(c->mailbox) : NULL;
 		break;
 	case CK_CLOSE:
-		if (ok)
+		if (ok) {
 			s->selected = s->read_only = false;
+			free(s->mailbox);
+			s->mailbox = NULL;
+		}
+		break;
+	case CK_RENAME:
+		if (ok && c->mailbox2)
+			touch_mailbox(s, c->mailbox2);
 		break;
 	case CK_APPEND:
 		if (ok)	/* MULTIAPPEND (RFC 3502): one literal a message */
@@ -1428,6 +1443,7 @@ void imap_session_free(struct imap_session **sp)
 	}
 	for (size_t i = 0; i < s->npend; i++) {
 		free(s->pend[i].mailbox);
+		free(s->pend[i].mailbox2);
 		free(s->pend[i].auth_user);
 	}
 	free(s->pend);

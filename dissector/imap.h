@@ -47,7 +47,8 @@ struct imap_cmd_rec {
 
 /* An authentication attempt (LOGIN or AUTHENTICATE), at its completion. */
 struct imap_auth_rec {
-	const char *mechanism;	/* "LOGIN" for the LOGIN command, else SASL's */
+	const char *command;	/* "LOGIN" or "AUTHENTICATE" */
+	const char *mechanism;	/* the SASL mechanism; NULL for LOGIN */
 	const char *user;	/* identity tried, or NULL if not decodable */
 	const char *status;	/* "OK", "NO", "BAD", or NULL */
 	const char *resp_text;
@@ -75,7 +76,7 @@ struct imap_name_count {
 struct imap_session_rec {
 	const char *greeting;		/* the greeting line's text, or NULL */
 	const char *capabilities;	/* as last announced, or NULL */
-	const char *mailbox;		/* last mailbox selected, or NULL */
+	const char *mailbox;		/* mailbox selected at the end, or NULL */
 	const char *state;		/* RFC 3501 3: "not_authenticated",
 					 * "authenticated", "selected", "logout" */
 	bool read_only;			/* the selected mailbox is read-only */

@@ -278,6 +278,7 @@ void out_json_auth(struct out_json *j, const struct out_flow *f,
 	json_object *im = obj(r, "imap");
 	add_str(im, "session_id", f->id);
 	json_object *au = obj(im, "auth");
+	add_str(au, "command", a->command);
 	json_object_object_add(au, "mechanism", wire_str(j, a->mechanism));
 	add_str(au, "status", a->status);
 	json_object_object_add(au, "response_text", wire_str(j, a->resp_text));

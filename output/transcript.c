@@ -175,7 +175,10 @@ void out_tr_marker(struct out_transcript *t, enum isc_dir dir, isc_time ts,
 void out_tr_auth(struct out_transcript *t, const struct imap_auth_rec *r)
 {
 	mark_open(t, r->end);
-	out_buf_printf(&t->b, "auth %s: user ", r->mechanism);
+	if (r->mechanism)
+		out_buf_printf(&t->b, "auth AUTHENTICATE %s: user ", r->mechanism);
+	else
+		out_buf_printf(&t->b, "auth %s: user ", r->command);
 	if (r->user) {
 		out_buf_puts(&t->b, "\"");
 		out_escape_text(&t->b, (const uint8_t *)r->user, strlen(r->user));

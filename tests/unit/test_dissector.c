@@ -78,8 +78,8 @@ static void ev_command(void *ctx, const struct imap_cmd_rec *c)
 
 static void ev_auth(void *ctx, const struct imap_auth_rec *a)
 {
-	logf_(ctx, "AUTH %s %s %s\n", a->mechanism, a->user ? a->user : "-",
-	      a->status ? a->status : "-");
+	logf_(ctx, "AUTH %s %s %s\n", a->mechanism ? a->mechanism : a->command,
+	      a->user ? a->user : "-", a->status ? a->status : "-");
 }
 
 /* The last session record, with what it points to copied out (the
