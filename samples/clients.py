@@ -22,7 +22,6 @@ With -v the raw client prints what the server said to stderr.
 """
 
 import argparse
-import base64
 import hashlib
 import imaplib
 import random

@@ -9,7 +9,11 @@
 # large transfers travel as many ordinary-sized segments.  Everything it
 # starts or changes is undone on exit, including on failure.
 #
-# Usage: sudo samples/make-samples.sh
+# Usage: sudo samples/make-samples.sh [NAME...]
+#   With no NAME, records every capture.  With names (e.g. "idle compress" or
+#   "idle.pcap"), records and replaces only those.  Every session still runs,
+#   in the same order, the others unrecorded, so each capture sees the same
+#   mailbox state either way.
 # Environment: WORK=/tmp/imapscope-samples   scratch directory (wiped)
 #              KEEP_WORK=1                   keep the scratch directory
 set -euo pipefail
@@ -23,10 +27,27 @@ CLIENTS=$SAMPLES/clients.py
 USER1=mrc   PASS1=tanstaaf1
 USER2=ada   PASS2=n0tebook-7
 FILTER='tcp port 143 or tcp port 220'
-CAPTURES=(login-fetch append fetch-large login-failed port220 curl-fetch)
+# Every session, in the order they run (later ones see earlier ones' changes).
+CAPTURES=(login-fetch append fetch-large login-failed port220 curl-fetch
+          auth-plain auth-login idle starttls compress id-namespace acl-quota
+          mailboxes literal-plus ipv6)
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'make-samples: %s\n' "$*" >&2; exit 1; }
+
+# Which captures to record: the named ones, or all.
+declare -A WANT=()
+for arg in "$@"; do
+    name=${arg%.pcap}
+    name=${name##*/}
+    [[ " ${CAPTURES[*]} " == *" $name "* ]] ||
+        die "unknown capture '$arg' (known: ${CAPTURES[*]})"
+    WANT[$name]=1
+done
+if [[ ${#WANT[@]} -eq 0 ]]; then
+    for name in "${CAPTURES[@]}"; do WANT[$name]=1; done
+fi
+wanted() { [[ -n ${WANT[$1]:-} ]]; }
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (sudo $0)"
 for tool in dovecot doveadm tcpdump openssl curl ip ss "$PY"; do
@@ -103,8 +124,13 @@ VMAIL_UID=$(id -u vmail)
 chown vmail:vmail "$WORK/mail"
 
 LISTEN=127.0.0.1
+HAVE_IPV6=0
 if [[ -f /proc/net/if_inet6 ]] && ip -6 addr show dev lo | grep -q 'inet6 ::1/'; then
     LISTEN="127.0.0.1, ::1"
+    HAVE_IPV6=1
+fi
+if wanted ipv6 && [[ $HAVE_IPV6 -eq 0 ]]; then
+    die "ipv6.pcap needs ::1 on lo (IPv6 is off here; name the other captures)"
 fi
 
 log "self-signed certificate"
@@ -213,6 +239,10 @@ for port in 143 220; do
         sleep 0.1
     done
 done
+if [[ $HAVE_IPV6 -eq 1 ]]; then
+    ss -Hltn '( sport = :143 )' | grep -qF '[::1]:143' ||
+        die "Dovecot does not listen on [::1]:143"
+fi
 
 log "storing the seed messages (not recorded)"
 for u in "$USER1" "$USER2"; do
@@ -229,8 +259,16 @@ ip link set dev lo mtu 1500 gso_max_segs 1
 record() {  # record NAME COMMAND...: capture COMMAND's traffic into NAME.pcap
     local name=$1 pcap=$WORK/pcap/$1.pcap err=$WORK/pcap/$1.tcpdump i
     shift
+    if ! wanted "$name"; then   # run it anyway: later sessions depend on it
+        log "session $name (not recorded)"
+        "$@"
+        return
+    fi
     log "recording $name.pcap"
-    tcpdump -i lo -n -s 0 -U --immediate-mode -Z root -w "$pcap" "$FILTER" 2>"$err" &
+    # -B: with -s 0 and lo's offloads on, each slot of the capture ring is
+    # sized for 256 KB, so the default 2 MB ring holds about eight packets
+    # and a quick burst (e.g. literal-plus) can lose some.
+    tcpdump -i lo -n -s 0 -B 65536 -U --immediate-mode -Z root -w "$pcap" "$FILTER" 2>"$err" &
     TCPDUMP_PID=$!
     for i in $(seq 100); do
         grep -q 'listening on' "$err" && break
@@ -246,14 +284,27 @@ record() {  # record NAME COMMAND...: capture COMMAND's traffic into NAME.pcap
 }
 
 imap() { "$PY" "$CLIENTS" --user "$USER1" --password "$PASS1" "$@"; }
+imap_ada() { "$PY" "$CLIENTS" --user "$USER2" --password "$PASS2" "$@"; }
 
 record login-fetch  imap login-fetch
 record append       imap append
 record fetch-large  imap fetch-large
 record login-failed imap login-failed
-record port220      "$PY" "$CLIENTS" --port 220 --user "$USER2" --password "$PASS2" port220
+record port220      imap_ada --port 220 port220
 record curl-fetch   curl -s -o "$WORK/curl-fetch.eml" \
                          'imap://127.0.0.1/INBOX;UID=1' -u "$USER1:$PASS1"
+record auth-plain   imap auth-plain
+record auth-login   imap_ada auth-login
+record idle         imap idle             # both connections in one capture
+record starttls     imap starttls
+record compress     imap compress
+record id-namespace imap id-namespace
+record acl-quota    imap acl-quota
+record mailboxes    imap --doveadm "doveadm -c $CONF" mailboxes
+record literal-plus imap literal-plus
+if [[ $HAVE_IPV6 -eq 1 ]]; then           # the last session: nothing needs it
+    record ipv6     imap --host ::1 ipv6
+fi
 
 restore_lo
 
@@ -264,6 +315,7 @@ cmp -s "$WORK/curl-fetch.eml" <("$PY" "$CLIENTS" message) ||
 # ---------------------------------------------------------------- install
 owner=$(stat -c %u:%g "$SAMPLES")
 for name in "${CAPTURES[@]}"; do
+    wanted "$name" || continue
     install -m 0644 -o "${owner%:*}" -g "${owner#*:}" "$WORK/pcap/$name.pcap" "$SAMPLES/$name.pcap"
     printf '%-18s %8d bytes\n' "$name.pcap" "$(stat -c %s "$SAMPLES/$name.pcap")"
 done
