@@ -875,3 +875,114 @@ Test(names, mutf7)
 	cr_assert(imap_mutf7_decode("a&-b", out, sizeof(out)));
 	cr_assert_str_eq(out, "a&b");
 }
+
+/* ---- examples of the extension RFCs (their shapes, with their values) ---- */
+
+struct rfc_case {
+	const char *name;
+	const char *client[6];
+	const char *server[6];
+	const char *expect[6];		/* substrings of the log */
+};
+
+/* Each case alternates client and server steps: client[i] then server[i]. */
+static const struct rfc_case rfc_cases[] = {
+	{ "RFC 2177 IDLE",
+	  { "A001 SELECT INBOX\r\n", "A002 IDLE\r\n", "DONE\r\n" },
+	  { "* 32 EXISTS\r\nA001 OK [READ-WRITE] SELECT completed\r\n",
+	    "+ idling\r\n* 33 EXISTS\r\n", "A002 OK IDLE terminated\r\n" },
+	  { "CMD A002 IDLE OK [] IDLE terminated", "C: DONE\n" } },
+	{ "RFC 2971 ID",
+	  { "a023 ID (\"name\" \"sodr\" \"version\" \"19.34\" \"vendor\" \"Pink Floyd Music Limited\")\r\n" },
+	  { "* ID NIL\r\na023 OK ID completed\r\n" },
+	  { "CMD a023 ID OK [] ID completed" } },
+	{ "RFC 4959 SASL-IR",
+	  { "a002 AUTHENTICATE PLAIN dGVzdAB0ZXN0AHRlc3Q=\r\n" },
+	  { "a002 OK Success (tls protection)\r\n" },
+	  { "AUTH PLAIN test OK", "C: a002 AUTHENTICATE PLAIN ********\n" } },
+	{ "RFC 4978 COMPRESS refused",
+	  { "a01 COMPRESS DEFLATE\r\n", "a02 NOOP\r\n" },
+	  { "a01 NO [COMPRESSIONACTIVE] DEFLATE active via TLS\r\n", "a02 OK\r\n" },
+	  { "CMD a01 COMPRESS NO [COMPRESSIONACTIVE]", "z=0", "CMD a02 NOOP OK" } },
+	{ "RFC 7888 LITERAL+",
+	  { "A001 LOGIN {11+}\r\nFRED FOOBAR {7+}\r\nfat man\r\n" },
+	  { "A001 OK LOGIN completed\r\n" },
+	  { "C{11}[FRED FOOBAR]", "C{7}R[]", "AUTH LOGIN FRED FOOBAR OK" } },
+	{ "RFC 3516 BINARY literal8 in APPEND and FETCH",
+	  { "A003 APPEND Drafts (\\Seen) ~{5+}\r\n\x00\x01\x02\x03\x04\r\n",
+	    "A004 FETCH 1 (BINARY[1])\r\n" },
+	  { "A003 OK APPEND completed\r\n",
+	    "* 1 FETCH (BINARY[1] ~{3}\r\n\xff\x00\xfe)\r\nA004 OK FETCH completed\r\n" },
+	  { "CMD A003 APPEND OK", "lit=1/5", "S{3}[", "CMD A004 FETCH OK" } },
+	{ "RFC 4314 ACL",
+	  { "A002 SETACL INBOX/frederick lrswicda\r\n", "A003 GETACL INBOX\r\n",
+	    "a004 MYRIGHTS INBOX\r\n" },
+	  { "A002 OK Setacl complete\r\n",
+	    "* ACL INBOX Fred rwipsldexta\r\nA003 OK Getacl complete\r\n",
+	    "* MYRIGHTS INBOX rwiptsldaex\r\na004 OK Myrights complete\r\n" },
+	  { "CMD A002 SETACL OK [] Setacl complete mbox=INBOX/frederick",
+	    "CMD a004 MYRIGHTS OK" } },
+	{ "RFC 9208 QUOTA",
+	  { "G0001 GETQUOTAROOT INBOX\r\n" },
+	  { "* QUOTAROOT INBOX \"\"\r\n* QUOTA \"\" (STORAGE 10 512)\r\nG0001 OK Getquota completed\r\n" },
+	  { "CMD G0001 GETQUOTAROOT OK [] Getquota completed mbox=INBOX" } },
+	{ "RFC 5161 ENABLE",
+	  { "t2 ENABLE CONDSTORE X-GOOD-IDEA\r\n" },
+	  { "* ENABLED X-GOOD-IDEA\r\nt2 OK foo\r\n" },
+	  { "CMD t2 ENABLE OK [] foo" } },
+	{ "X- experimental command",
+	  { "x1 XLIST \"\" *\r\n" },
+	  { "* XLIST (\\HasNoChildren \\Inbox) \"/\" Inbox\r\nx1 OK XLIST completed\r\n" },
+	  { "CMD x1 XLIST OK" } },
+};
+
+Test(dissector, extension_rfc_examples)
+{
+	for (size_t c = 0; c < sizeof(rfc_cases) / sizeof(rfc_cases[0]); c++) {
+		const struct rfc_case *rc = &rfc_cases[c];
+		struct step st[16];
+		size_t n = 0;
+		st[n++] = (struct step){ 'S', "* OK [CAPABILITY IMAP4rev1] ready\r\n", 0 };
+		for (int i = 0; i < 6; i++) {
+			if (rc->client[i])
+				st[n++] = (struct step){ 'C', rc->client[i], 0 };
+			if (rc->server[i])
+				st[n++] = (struct step){ 'S', rc->server[i], 0 };
+		}
+		/* the binary literal holds NULs: give its exact length */
+		if (strstr(rc->name, "BINARY")) {
+			st[1].len = sizeof("A003 APPEND Drafts (\\Seen) ~{5+}\r\n\x00\x01\x02\x03\x04\r\n") - 1;
+			st[4].len = sizeof("* 1 FETCH (BINARY[1] ~{3}\r\n\xff\x00\xfe)\r\nA004 OK FETCH completed\r\n") - 1;
+		}
+		char *log = run(st, n, NULL);
+		for (int i = 0; i < 6 && rc->expect[i]; i++)
+			cr_assert(strstr(log, rc->expect[i]), "%s: expected \"%s\" in:\n%s",
+				  rc->name, rc->expect[i], log);
+		cr_assert(!strstr(log, "anomaly"), "%s: anomaly in:\n%s", rc->name, log);
+		free(log);
+	}
+}
+
+Test(dissector, literal_content_that_looks_like_protocol)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 FETCH 1 BODY[]\r\n" },
+		{ 'S', "* 1 FETCH (BODY[] {25}\r\na1 OK done\r\n* BYE bye\r\n" },
+		{ 'S', "\r\n" },			/* part of the literal */
+		{ 'S', ")\r\n* 2 EXISTS\r\n" },	/* untagged before the completion */
+		{ 'S', "a1 OK really done\r\n" },
+		{ 'C', "a2 APPEND x {3}\r\n" },
+		{ 'S', "+ go\r\n* 3 EXISTS\r\n" },	/* untagged after the + */
+		{ 'C', "abc\r\n" },
+		{ 'S', "a2 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD a1 FETCH OK [] really done");
+	hasnt(log, "CMD a1 FETCH OK [] done");
+	hasnt(log, "logout=1");
+	has(log, "C{3}[abc]");
+	has(log, "CMD a2 APPEND OK");
+	hasnt(log, "anomaly");
+	free(log);
+}
