@@ -22,4 +22,13 @@ void isc_limits_default(struct isc_limits *l)
 	l->max_pending = 256;
 	/* Transcripts show the first 256 bytes of each literal. */
 	l->literal_bytes = 256;
+	/* 4 MiB and 30 s: Linux's defaults for IPv4 reassembly
+	 * (net.ipv4.ipfrag_high_thresh, net.ipv4.ipfrag_time), so what a
+	 * Linux host would still put together is put together here. */
+	l->frag_memcap = 4u << 20;
+	l->frag_timeout = 30 * ISC_NS_PER_SEC;
+	/* 4096 fragments: 4 MiB holds about 2800 full-size (1480-byte)
+	 * fragments; the count bounds floods of tiny ones, which the byte
+	 * cap alone would let pile up by the tens of thousands. */
+	l->frag_max = 4096;
 }

@@ -24,6 +24,13 @@ struct isc_limits {
 	uint32_t max_depth;		/* '(' nesting tracked in one line */
 	uint32_t max_pending;		/* commands awaiting their tagged reply */
 	size_t   literal_bytes;		/* literal bytes sampled for transcripts */
+	/* capture: IP fragment reassembly (capture/ipfrag.h). Each held
+	 * fragment is charged its bytes plus a fixed cost
+	 * (CAP_FRAG_COST), as held segments are in reassembly. */
+	uint32_t frag_max;		/* fragments held at once, all datagrams */
+	size_t   frag_memcap;		/* bytes charged for them, all datagrams */
+	isc_time frag_timeout;		/* ns of capture time a datagram may take
+					 * from its first fragment to its last */
 };
 
 /* Fills *l with the defaults. Can't fail. */

@@ -1,10 +1,11 @@
 /* tests/unit/test_capture.c: capture/decode.c and capture/source.c.
  *
  * Decoding is tested on frames assembled in memory by the fb_* helpers
- * below; every frame is handed to cap_decode() in a heap buffer of exactly
- * caplen bytes, so AddressSanitizer sees any read past the capture. The
- * source is tested on small files written with libpcap's dumper (or by
- * hand, for pcapng) into a fresh temporary directory. */
+ * of capture_frames.h; every frame is handed to cap_decode() in a heap
+ * buffer of exactly caplen bytes, so AddressSanitizer sees any read past
+ * the capture. The source is tested on small files written with
+ * libpcap's dumper (or by hand, for pcapng) into a fresh temporary
+ * directory; test_capture_files.c has the rest of the file tests. */
 #include <criterion/criterion.h>
 
 #include <dirent.h>
@@ -17,315 +18,11 @@
 #include "../../capture/decode.h"
 #include "../../capture/source.h"
 
-/* ------------------------------------------------------------------ */
-/* Frame builder                                                       */
-/* ------------------------------------------------------------------ */
-
-/* The endpoints, numbers and payload every test frame carries. */
-static const uint8_t src4[4] = { 192, 0, 2, 1 };
-static const uint8_t dst4[4] = { 198, 51, 100, 2 };
-static const uint8_t src6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
-static const uint8_t dst6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 2 };
-#define T_SPORT 40000
-#define T_DPORT 143
-#define T_SEQ 0x11223344u
-#define T_ACK 0x55667788u
-#define T_WIN 0x1234
-#define T_FLAGS (ISC_TH_PSH | ISC_TH_ACK)
-#define T_PAYLOAD "a1 NOOP\r\n"
-#define T_PLEN 9u
-#define T_TS 1234567890123456789LL
-#define T_INDEX 7
-
-#define LT_SLL2 276
-#define LT_RAW 101
-#define LT_IPV4 228
-#define LT_IPV6 229
-#define LT_LOOP 108
-
-/* A frame under construction. ip_off and ip_ver remember the IP header so
- * fb_finish() can fill in its length field once the payload is known. */
-struct fb {
-	uint8_t b[2048];
-	size_t len;
-	size_t ip_off;
-	int ip_ver;		/* 0: no IP header yet */
-};
-
-/* Appends n bytes. */
-static void fb_put(struct fb *f, const void *p, size_t n)
-{
-	cr_assert_leq(f->len + n, sizeof(f->b));
-	memcpy(f->b + f->len, p, n);
-	f->len += n;
-}
-
-/* Appends n copies of byte c. */
-static void fb_fill(struct fb *f, uint8_t c, size_t n)
-{
-	cr_assert_leq(f->len + n, sizeof(f->b));
-	memset(f->b + f->len, c, n);
-	f->len += n;
-}
-
-static void fb_u8(struct fb *f, uint8_t v)
-{
-	fb_put(f, &v, 1);
-}
-
-static void fb_be16(struct fb *f, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-	fb_put(f, b, 2);
-}
-
-static void fb_be32(struct fb *f, uint32_t v)
-{
-	fb_be16(f, (uint16_t)(v >> 16));
-	fb_be16(f, (uint16_t)v);
-}
-
-static void fb_le32(struct fb *f, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16),
-			 (uint8_t)(v >> 24) };
-	fb_put(f, b, 4);
-}
-
-/* Stores v big-endian at offset off of the frame. */
-static void fb_set16(struct fb *f, size_t off, uint16_t v)
-{
-	f->b[off] = (uint8_t)(v >> 8);
-	f->b[off + 1] = (uint8_t)v;
-}
-
-/* Ethernet II: dst 02:00:00:00:00:02, src 02:00:00:00:00:01, then one
- * 4-byte VLAN tag (TPID, TCI with VLAN id 100 + i) per entry of tpids,
- * then the ethertype. */
-static void fb_eth(struct fb *f, const uint16_t *tpids, int ntags,
-		   uint16_t type)
-{
-	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
-
-	fb_put(f, macs, sizeof(macs));
-	for (int i = 0; i < ntags; i++) {
-		fb_be16(f, tpids[i]);
-		fb_be16(f, (uint16_t)(100 + i));
-	}
-	fb_be16(f, type);
-}
-
-/* Linux cooked capture v1 (16 bytes): packet type 0 (to us), ARPHRD 1,
- * address length 6, a MAC padded to 8 bytes, then the protocol. */
-static void fb_sll(struct fb *f, uint16_t proto)
-{
-	static const uint8_t addr[8] = { 2, 0, 0, 0, 0, 1, 0, 0 };
-
-	fb_be16(f, 0);
-	fb_be16(f, 1);
-	fb_be16(f, 6);
-	fb_put(f, addr, sizeof(addr));
-	fb_be16(f, proto);
-}
-
-/* Linux cooked capture v2 (20 bytes): protocol, reserved, interface index
- * 3, ARPHRD 1, packet type 0, address length 6, a MAC padded to 8. */
-static void fb_sll2(struct fb *f, uint16_t proto)
-{
-	static const uint8_t addr[8] = { 2, 0, 0, 0, 0, 1, 0, 0 };
-
-	fb_be16(f, proto);
-	fb_be16(f, 0);
-	fb_be32(f, 3);
-	fb_be16(f, 1);
-	fb_u8(f, 0);
-	fb_u8(f, 6);
-	fb_put(f, addr, sizeof(addr));
-}
-
-/* BSD loopback header: the 4-byte address family, big- or little-endian. */
-static void fb_bsd(struct fb *f, uint32_t fam, bool big)
-{
-	if (big)
-		fb_be32(f, fam);
-	else
-		fb_le32(f, fam);
-}
-
-/* PPP header: ff 03 when hdlc, then the 2-byte protocol. */
-static void fb_ppp(struct fb *f, bool hdlc, uint16_t proto)
-{
-	if (hdlc) {
-		fb_u8(f, 0xff);
-		fb_u8(f, 0x03);
-	}
-	fb_be16(f, proto);
-}
-
-/* IPv4 header, src4 -> dst4, with optlen (a multiple of 4) bytes of NOP
- * options and the given flags/fragment offset field. The total length is
- * left for fb_finish(); the checksum stays zero (it is not verified). */
-static void fb_ipv4(struct fb *f, uint8_t proto, size_t optlen, uint16_t frag)
-{
-	f->ip_off = f->len;
-	f->ip_ver = 4;
-	fb_u8(f, (uint8_t)(0x40 | (20 + optlen) / 4));
-	fb_u8(f, 0);
-	fb_be16(f, 0);		/* total length, see fb_finish() */
-	fb_be16(f, 0x4242);
-	fb_be16(f, frag);
-	fb_u8(f, 64);
-	fb_u8(f, proto);
-	fb_be16(f, 0);
-	fb_put(f, src4, 4);
-	fb_put(f, dst4, 4);
-	fb_fill(f, 0x01, optlen);
-}
-
-/* IPv6 header, src6 -> dst6, next header nh. The payload length is left
- * for fb_finish(). */
-static void fb_ipv6(struct fb *f, uint8_t nh)
-{
-	f->ip_off = f->len;
-	f->ip_ver = 6;
-	fb_be32(f, 0x60000000);
-	fb_be16(f, 0);		/* payload length, see fb_finish() */
-	fb_u8(f, nh);
-	fb_u8(f, 64);
-	fb_put(f, src6, 16);
-	fb_put(f, dst6, 16);
-}
-
-/* An IPv6 extension header in the hop-by-hop/routing/destination options
- * format: next header nh, length field n8, so (n8 + 1) * 8 bytes, filled
- * with one PadN option. */
-static void fb_ip6_ext(struct fb *f, uint8_t nh, uint8_t n8)
-{
-	size_t len = ((size_t)n8 + 1) * 8;
-
-	fb_u8(f, nh);
-	fb_u8(f, n8);
-	fb_u8(f, 1);			/* PadN */
-	fb_u8(f, (uint8_t)(len - 4));
-	fb_fill(f, 0, len - 4);
-}
-
-/* An IPv6 authentication header (RFC 4302): next header nh, 12 bytes of
- * fields and ICV, so a length field of 1 ((1 + 2) * 4 = 12 bytes). */
-static void fb_ip6_ah(struct fb *f, uint8_t nh)
-{
-	fb_u8(f, nh);
-	fb_u8(f, 1);
-	fb_fill(f, 0, 10);
-}
-
-/* An IPv6 fragment header: next header nh, offset in 8-byte units, M. */
-static void fb_ip6_frag(struct fb *f, uint8_t nh, uint16_t offset, bool more)
-{
-	fb_u8(f, nh);
-	fb_u8(f, 0);
-	fb_be16(f, (uint16_t)(offset << 3 | (more ? 1 : 0)));
-	fb_be32(f, 0xdeadbeef);
-}
-
-/* TCP header with the test ports, numbers and window, the given flags
- * byte and optlen (a multiple of 4) bytes of NOP options. */
-static void fb_tcp(struct fb *f, uint8_t flags, size_t optlen)
-{
-	fb_be16(f, T_SPORT);
-	fb_be16(f, T_DPORT);
-	fb_be32(f, T_SEQ);
-	fb_be32(f, T_ACK);
-	fb_u8(f, (uint8_t)((20 + optlen) / 4 << 4));
-	fb_u8(f, flags);
-	fb_be16(f, T_WIN);
-	fb_be32(f, 0);			/* checksum, urgent pointer */
-	fb_fill(f, 0x01, optlen);
-}
-
-/* UDP header, 8 bytes, length left at zero (never read). */
-static void fb_udp(struct fb *f)
-{
-	fb_be16(f, 53);
-	fb_be16(f, 53);
-	fb_be32(f, 0);
-}
-
-/* Fills in the IP length field from the bytes after the IP header, so
- * call it before appending link padding. */
-static void fb_finish(struct fb *f)
-{
-	size_t after = f->len - f->ip_off;
-
-	if (f->ip_ver == 4)
-		fb_set16(f, f->ip_off + 2, (uint16_t)after);
-	else if (f->ip_ver == 6)
-		fb_set16(f, f->ip_off + 4, (uint16_t)(after - 40));
-}
+#include "capture_frames.h"
 
 /* ------------------------------------------------------------------ */
 /* Link types                                                          */
 /* ------------------------------------------------------------------ */
-
-static uint16_t ethertype(int ipver)
-{
-	return ipver == 4 ? 0x0800 : 0x86dd;
-}
-
-/* Link header writers for struct link_case, one per framing. */
-static void put_eth(struct fb *f, int v)
-{
-	fb_eth(f, NULL, 0, ethertype(v));
-}
-
-static void put_vlan1(struct fb *f, int v)
-{
-	static const uint16_t t[1] = { 0x8100 };
-
-	fb_eth(f, t, 1, ethertype(v));
-}
-
-static void put_sll(struct fb *f, int v)
-{
-	fb_sll(f, ethertype(v));
-}
-
-static void put_sll2(struct fb *f, int v)
-{
-	fb_sll2(f, ethertype(v));
-}
-
-/* AF_INET6 differs by system: 30 (macOS), 24 (NetBSD), 28 (FreeBSD). */
-static void put_null_le(struct fb *f, int v)
-{
-	fb_bsd(f, v == 4 ? 2 : 30, false);
-}
-
-static void put_null_be(struct fb *f, int v)
-{
-	fb_bsd(f, v == 4 ? 2 : 24, true);
-}
-
-static void put_loop(struct fb *f, int v)
-{
-	fb_bsd(f, v == 4 ? 2 : 28, true);
-}
-
-static void put_none(struct fb *f, int v)
-{
-	(void)f;
-	(void)v;
-}
-
-static void put_ppp_hdlc(struct fb *f, int v)
-{
-	fb_ppp(f, true, v == 4 ? 0x21 : 0x57);
-}
-
-static void put_ppp(struct fb *f, int v)
-{
-	fb_ppp(f, false, v == 4 ? 0x21 : 0x57);
-}
 
 /* One way of framing an IP datagram: link type, header writer, and which
  * IP versions it can carry (0 for both). */
@@ -474,13 +171,26 @@ static void expect(const struct fb *f, int linktype, enum cap_verdict want)
 
 Test(decode_names, every_verdict_named)
 {
-	static const char *const want[CAP_VERDICT_COUNT] = {
+	static const char *const want[CAP_DECODER_VERDICT_COUNT] = {
 		"tcp", "unsupported_link", "not_ip", "not_tcp", "fragment",
 		"truncated", "invalid_link", "invalid_ip", "invalid_tcp",
+		"fragment_held", "fragment_reassembled",
 	};
 
-	for (int i = 0; i < CAP_VERDICT_COUNT; i++)
+	/* cap_decode()'s verdicts keep their values and names */
+	cr_assert_eq(CAP_VERDICT_COUNT, 9);
+	for (int i = 0; i < CAP_DECODER_VERDICT_COUNT; i++)
 		cr_assert_str_eq(cap_verdict_names[i], want[i]);
+}
+
+Test(decode_names, every_reason_named_once)
+{
+	for (int i = 0; i < CAP_REASON_COUNT; i++) {
+		cr_assert_not_null(cap_reason_names[i], "reason %d", i);
+		for (int j = 0; j < i; j++)
+			cr_assert_str_neq(cap_reason_names[i],
+					  cap_reason_names[j]);
+	}
 }
 
 Test(decode_link, every_link_type_both_ip_versions)
@@ -538,27 +248,27 @@ Test(decode_link, not_ip)
 	fb_fill(&f, 0, 28);
 	expect(&f, DLT_EN10MB, CAP_NOT_IP);
 
-	f.len = 0;
+	fb_reset(&f);
 	fb_eth(&f, tpid, 1, 0x0806);		/* ARP in a VLAN */
 	fb_fill(&f, 0, 28);
 	expect(&f, DLT_EN10MB, CAP_NOT_IP);
 
-	f.len = 0;
+	fb_reset(&f);
 	fb_eth(&f, NULL, 0, 46);		/* 802.3 length field */
 	fb_fill(&f, 0, 46);
 	expect(&f, DLT_EN10MB, CAP_NOT_IP);
 
-	f.len = 0;
+	fb_reset(&f);
 	fb_sll(&f, 0x0806);
 	fb_fill(&f, 0, 28);
 	expect(&f, DLT_LINUX_SLL, CAP_NOT_IP);
 
-	f.len = 0;
+	fb_reset(&f);
 	fb_bsd(&f, 7, false);			/* some other family */
 	fb_fill(&f, 0, 28);
 	expect(&f, DLT_NULL, CAP_NOT_IP);
 
-	f.len = 0;
+	fb_reset(&f);
 	fb_ppp(&f, true, 0xc021);		/* LCP */
 	fb_fill(&f, 0, 28);
 	expect(&f, DLT_PPP, CAP_NOT_IP);
@@ -651,7 +361,7 @@ Test(decode_ip, ipv4_total_length_below_header)
 	expect(&f, DLT_EN10MB, CAP_INVALID_IP);
 
 	/* IHL 7 (28 bytes) with a total length of 24. */
-	f.len = 0;
+	fb_reset(&f);
 	fb_eth(&f, NULL, 0, 0x0800);
 	fb_ipv4(&f, 6, 8, 0);
 	fb_tcp(&f, T_FLAGS, 0);
@@ -684,16 +394,36 @@ Test(decode_ip, ipv4_fragments)
 	struct isc_pkt pkt;
 	struct fb f;
 
+	/* 29 bytes of data: only a last fragment may carry that many */
 	build(&f, link_named("ethernet"), 4);
-	fb_set16(&f, f.ip_off + 6, 0x2000);		/* MF, offset 0 */
-	expect(&f, DLT_EN10MB, CAP_FRAGMENT);
 	fb_set16(&f, f.ip_off + 6, 0x0064);		/* offset 800 bytes */
 	expect(&f, DLT_EN10MB, CAP_FRAGMENT);
+	fb_set16(&f, f.ip_off + 6, 0x2000);		/* MF, offset 0 */
+	expect(&f, DLT_EN10MB, CAP_INVALID_IP);
 	fb_set16(&f, f.ip_off + 6, 0x2064);
-	expect(&f, DLT_EN10MB, CAP_FRAGMENT);
+	expect(&f, DLT_EN10MB, CAP_INVALID_IP);
 	fb_set16(&f, f.ip_off + 6, 0x4000);		/* DF only */
 	cr_assert_eq(decode(&f, DLT_EN10MB, &pkt), CAP_TCP);
 	check_pkt(&pkt, 4, T_PLEN, 0);
+
+	/* 32 bytes of data: fine with MF too */
+	fb_reset(&f);
+	fb_eth(&f, NULL, 0, 0x0800);
+	fb_ipv4(&f, 6, 0, 0x2000);
+	fb_tcp(&f, T_FLAGS, 0);
+	fb_fill(&f, 'x', 12);
+	fb_finish(&f);
+	expect(&f, DLT_EN10MB, CAP_FRAGMENT);
+	fb_set16(&f, f.ip_off + 6, 0x2064);
+	expect(&f, DLT_EN10MB, CAP_FRAGMENT);
+	/* offset 8184 * 8 + 32 > 65535 */
+	fb_set16(&f, f.ip_off + 6, 0x2000 | 8188);
+	expect(&f, DLT_EN10MB, CAP_INVALID_IP);
+	fb_set16(&f, f.ip_off + 6, 0x2000 | 8187);	/* ends at 65528 */
+	expect(&f, DLT_EN10MB, CAP_FRAGMENT);
+	/* a fragment of UDP is a fragment too, for cap_decode() */
+	f.b[f.ip_off + 9] = 17;
+	expect(&f, DLT_EN10MB, CAP_FRAGMENT);
 }
 
 Test(decode_ip, not_tcp)
@@ -707,7 +437,7 @@ Test(decode_ip, not_tcp)
 	fb_finish(&f);
 	expect(&f, DLT_EN10MB, CAP_NOT_TCP);
 
-	f.len = 0;
+	fb_reset(&f);
 	fb_eth(&f, NULL, 0, 0x86dd);
 	fb_ipv6(&f, 17);
 	fb_udp(&f);
@@ -715,7 +445,7 @@ Test(decode_ip, not_tcp)
 	expect(&f, DLT_EN10MB, CAP_NOT_TCP);
 
 	/* UDP behind a destination options header. */
-	f.len = 0;
+	fb_reset(&f);
 	fb_eth(&f, NULL, 0, 0x86dd);
 	fb_ipv6(&f, 60);
 	fb_ip6_ext(&f, 17, 0);
@@ -724,7 +454,7 @@ Test(decode_ip, not_tcp)
 	expect(&f, DLT_EN10MB, CAP_NOT_TCP);
 
 	/* No next header (59). */
-	f.len = 0;
+	fb_reset(&f);
 	fb_ipv6(&f, 59);
 	fb_finish(&f);
 	expect(&f, DLT_RAW, CAP_NOT_TCP);
@@ -747,7 +477,7 @@ Test(decode_ip, ipv6_extension_chain)
 	check_pkt(&pkt, 6, T_PLEN, 0);
 
 	/* hop-by-hop, routing, atomic fragment, AH, destination options */
-	f.len = 0;
+	fb_reset(&f);
 	fb_ipv6(&f, 0);
 	fb_ip6_ext(&f, 43, 0);
 	fb_ip6_ext(&f, 44, 1);
@@ -807,17 +537,20 @@ Test(decode_ip, ipv6_fragments)
 	struct isc_pkt pkt;
 	struct fb f = { .len = 0 };
 
-	/* first fragment: offset 0, M set */
+	/* first fragment: offset 0, M set, 29 bytes: not a multiple of 8 */
 	fb_ipv6(&f, 44);
 	fb_ip6_frag(&f, 6, 0, true);
 	fb_tcp(&f, T_FLAGS, 0);
 	fb_put(&f, T_PAYLOAD, T_PLEN);
 	fb_finish(&f);
-	expect(&f, DLT_RAW, CAP_FRAGMENT);
+	expect(&f, DLT_RAW, CAP_INVALID_IP);
 
 	/* last fragment: offset 5, M clear */
 	fb_set16(&f, 42, 5 << 3);
 	expect(&f, DLT_RAW, CAP_FRAGMENT);
+	/* 65512 + 29 bytes: past 65535 */
+	fb_set16(&f, 42, 8189 << 3);
+	expect(&f, DLT_RAW, CAP_INVALID_IP);
 
 	/* atomic fragment (RFC 6946): decoded */
 	fb_set16(&f, 42, 0);
