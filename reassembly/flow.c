@@ -1,26 +1,38 @@
 /* reassembly/flow.c: the flow table.
  *
  * Flows are found by their unordered 4-tuple in a chained hash table that
- * doubles as it fills. Every flow is on two lists: by last packet (LRU, for
- * idle expiry and eviction) and by opening (for finish). Whatever reaches
- * the callbacks depends only on the packets and the limits, never on
- * pointer values or on where a flow sits in the hash table.
+ * doubles as it fills, keyed with SipHash-2-4 under a random 128-bit key.
+ * A live flow is on two lists: by last packet (LRU, for idle expiry and
+ * eviction) and by opening (for finish). A flow closed by FIN or RST stays
+ * in the hash table for a while as a closed entry, on a third list in the
+ * order it closed, so the late packets of its connection open nothing.
+ * Whatever reaches the callbacks depends only on the packets and the
+ * limits, never on pointer values, the hash key, or where a flow sits in
+ * the hash table: every sweep walks a list, never the buckets.
  *
  * A flow starts with a SYN or with a segment that carries payload; a bare
  * ACK, FIN or RST of a flow we do not know (the last ACK after both FINs,
  * say) opens nothing. Each direction gets its stream at its first packet:
- * after a SYN the byte after the SYN is its first byte, otherwise the first
- * sequence number seen is.
+ * after a SYN the byte after the SYN is its first byte; without one, the
+ * byte the peer last acknowledged if the peer was seen first (so a first
+ * segment that repeats old data, or that overtook an earlier one, is put
+ * in its place), otherwise the first sequence number seen.
  *
- * Memory: an idle flow with both directions started costs one struct flow
- * (176 bytes on LP64) and two struct reasm_stream (160 bytes each), plus
- * allocator overhead (three blocks) and its share of the bucket array (8
- * bytes a bucket, at most two buckets a flow): about 560 bytes. In-order
- * data costs nothing more; held data is bounded by max_ooo and memcap. */
+ * Memory: one allocation a flow (struct flow embeds both streams), plus
+ * its share of the bucket array; docs/reassembly.md has the measured
+ * figure. In-order data costs nothing more; held data is bounded by
+ * max_ooo and memcap. Live and closed entries together never pass
+ * max_flows: closed ones are dropped first, then the least recent live
+ * flow is evicted. */
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "flow.h"
 #include "reasm_int.h"
@@ -29,24 +41,45 @@ const char *const flow_end_names[FLOW_END_COUNT] = {
 	"fin", "rst", "idle", "eof", "evicted", "shutdown",
 };
 
-enum {
-	HALF_SYN = 0x01,	/* its SYN or SYN+ACK seen: syn_seq is valid */
-	HALF_FIN = 0x02,	/* its FIN seen: fin_seq is valid */
-	HALF_FIN_DONE = 0x04,	/* every byte before the FIN delivered */
-	HALF_DATA = 0x08,	/* it sent payload */
+const char *const flow_role_basis_names[FLOW_ROLE_COUNT] = {
+	"syn", "port", "content",
 };
 
-/* One direction of a flow. */
+/* A RST is believed when its sequence number is within this distance of
+ * the highest one its sender was seen to use: a real RST carries the
+ * sender's next sequence number (or the ACK of the segment it answers), so
+ * it is near; a blind forgery hits the window only 2^25 / 2^32 of the
+ * time. 16 MiB is more than the in-flight data of any default stack, so a
+ * capture that lost the sender's last segments still sees the RST. */
+#define FLOW_RST_SLACK ((int32_t)1 << 24)
+
+enum {
+	HALF_STARTED = 0x01,	/* st is set up */
+	HALF_SYN = 0x02,	/* its SYN or SYN+ACK seen: syn_seq is valid */
+	HALF_FIN = 0x04,	/* its FIN seen: fin_seq is valid */
+	HALF_FIN_DONE = 0x08,	/* every byte before the FIN delivered */
+	HALF_ACKED = 0x10,	/* it sent an ACK: ack and win are valid */
+	HALF_HI = 0x20,		/* hi is valid */
+	HALF_PROBE = 0x40,	/* a window probe's byte is kept aside */
+};
+
+/* One direction of a flow: what its endpoint sent. */
 struct flow_half {
-	struct reasm_stream *st;	/* owned; NULL until its first packet */
-	uint32_t start_seq;		/* sequence number of offset 0 */
+	struct reasm_stream st;		/* valid with HALF_STARTED */
 	uint32_t syn_seq;		/* sequence number of its SYN */
 	uint32_t fin_seq;		/* sequence number its FIN occupies */
+	uint32_t ack;			/* highest ACK it sent: the next byte
+					 * it expects from the peer */
+	uint32_t hi;			/* highest sequence number it used, + 1 */
+	uint32_t probe_seq;		/* the kept-aside probe byte's number */
+	isc_time probe_ts;
+	uint16_t win;			/* window it advertised last, unscaled */
+	uint8_t probe_byte;
 	uint8_t dir;			/* enum isc_dir: index in flow.half[] */
 	uint8_t flags;			/* HALF_* */
 };
 
-enum { LIST_LRU, LIST_AGE, LIST_COUNT };
+enum { LIST_LRU, LIST_AGE, LIST_LINGER, LIST_COUNT };
 
 struct flow_link {
 	struct flow *prev, *next;
@@ -58,10 +91,15 @@ struct flow_list {
 
 struct flow {
 	struct flow *hnext;		/* hash chain */
-	struct flow_link link[LIST_COUNT];
+	/* link[0]: the LRU list while live, the linger list once closed;
+	 * link[1]: the age list while live */
+	struct flow_link link[2];
 	struct flow_table *t;
 	void *user;			/* what ops.open returned */
-	isc_time last;			/* timestamp of its last packet */
+	isc_time last;			/* latest timestamp of its packets; for a
+					 * closed entry, when it closed */
+	bool closed;			/* a closed entry: no callbacks, no
+					 * streams, absorbs late packets */
 	struct flow_info info;
 	struct flow_half half[2];	/* by enum isc_dir */
 };
@@ -69,8 +107,11 @@ struct flow {
 struct flow_table {
 	struct isc_limits lim;
 	struct flow_ops ops;
+	isc_time linger;		/* how long closed entries stay */
 	struct flow **buckets;		/* owned, nbuckets chains */
 	size_t nbuckets;		/* a power of two */
+	uint64_t nentries;		/* live and closed, <= max_flows */
+	uint8_t key[16];		/* SipHash key */
 	struct flow_list lists[LIST_COUNT];
 	struct reasm_memcap mc;		/* shared by every stream */
 	struct reasm_stats tot;		/* all streams, live and freed */
@@ -83,14 +124,20 @@ struct flow_table {
 
 /* ---- lists ---- */
 
+static struct flow_link *link_of(struct flow *f, int w)
+{
+	return &f->link[w == LIST_AGE];
+}
+
 static void list_append(struct flow_table *t, int w, struct flow *f)
 {
 	struct flow_list *l = &t->lists[w];
+	struct flow_link *k = link_of(f, w);
 
-	f->link[w].prev = l->tail;
-	f->link[w].next = NULL;
+	k->prev = l->tail;
+	k->next = NULL;
 	if (l->tail)
-		l->tail->link[w].next = f;
+		link_of(l->tail, w)->next = f;
 	else
 		l->head = f;
 	l->tail = f;
@@ -99,14 +146,14 @@ static void list_append(struct flow_table *t, int w, struct flow *f)
 static void list_remove(struct flow_table *t, int w, struct flow *f)
 {
 	struct flow_list *l = &t->lists[w];
-	struct flow_link *k = &f->link[w];
+	struct flow_link *k = link_of(f, w);
 
 	if (k->prev)
-		k->prev->link[w].next = k->next;
+		link_of(k->prev, w)->next = k->next;
 	else
 		l->head = k->next;
 	if (k->next)
-		k->next->link[w].prev = k->prev;
+		link_of(k->next, w)->prev = k->prev;
 	else
 		l->tail = k->prev;
 	k->prev = k->next = NULL;
@@ -124,53 +171,105 @@ static bool port_listed(const struct flow_table *t, uint16_t port)
 	return (t->ports[port >> 6] >> (port & 63)) & 1;
 }
 
-/* FNV-1a over n bytes, continuing from h. */
-static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+static uint64_t rotl(uint64_t x, int b)
 {
-	const uint8_t *b = p;
+	return (x << b) | (x >> (64 - b));
+}
 
-	while (n--) {
-		h ^= *b++;
-		h *= 0x100000001b3ULL;
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void sip_round(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = rotl(v[1], 13);
+	v[1] ^= v[0];
+	v[0] = rotl(v[0], 32);
+	v[2] += v[3];
+	v[3] = rotl(v[3], 16);
+	v[3] ^= v[2];
+	v[0] += v[3];
+	v[3] = rotl(v[3], 21);
+	v[3] ^= v[0];
+	v[2] += v[1];
+	v[1] = rotl(v[1], 17);
+	v[1] ^= v[2];
+	v[2] = rotl(v[2], 32);
+}
+
+/* SipHash-2-4 (Aumasson and Bernstein, 2012) of n bytes under a 128-bit
+ * key: a keyed function made for hash tables fed by an adversary. */
+uint64_t reasm_siphash(const uint8_t key[16], const void *in, size_t n)
+{
+	const uint8_t *p = in;
+	uint64_t k0 = le64(key), k1 = le64(key + 8), m;
+	uint64_t v[4] = {
+		k0 ^ 0x736f6d6570736575ULL, k1 ^ 0x646f72616e646f6dULL,
+		k0 ^ 0x6c7967656e657261ULL, k1 ^ 0x7465646279746573ULL,
+	};
+	size_t i, left = n;
+	uint8_t tail[8] = { 0 };
+
+	for (; left >= 8; p += 8, left -= 8) {
+		m = le64(p);
+		v[3] ^= m;
+		sip_round(v);
+		sip_round(v);
+		v[0] ^= m;
 	}
-	return h;
+	for (i = 0; i < left; i++)
+		tail[i] = p[i];
+	tail[7] = (uint8_t)n;
+	m = le64(tail);
+	v[3] ^= m;
+	sip_round(v);
+	sip_round(v);
+	v[0] ^= m;
+	v[2] ^= 0xff;
+	for (i = 0; i < 4; i++)
+		sip_round(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
-/* Hashes one endpoint into h. */
-static uint64_t hash_ep(uint64_t h, const struct isc_addr *a, uint16_t port)
+/* Writes one endpoint as 19 bytes: family, address, port. */
+static uint8_t *put_ep(uint8_t *b, const struct isc_addr *a, uint16_t port)
 {
-	uint8_t pb[2] = { (uint8_t)(port >> 8), (uint8_t)port };
-
-	h = fnv1a(h, a, sizeof(*a));
-	return fnv1a(h, pb, sizeof(pb));
+	*b++ = a->family;
+	memcpy(b, a->a, sizeof(a->a));
+	b += sizeof(a->a);
+	*b++ = (uint8_t)(port >> 8);
+	*b++ = (uint8_t)port;
+	return b;
 }
 
-/* Hashes the 4-tuple in an order that does not depend on direction, then
- * mixes the result (splitmix64's finaliser) so the low bits are good. */
-static uint64_t tuple_hash(const struct isc_addr *a, uint16_t ap,
+/* Hashes the 4-tuple in an order that does not depend on direction. */
+static uint64_t tuple_hash(const struct flow_table *t,
+			   const struct isc_addr *a, uint16_t ap,
 			   const struct isc_addr *b, uint16_t bp)
 {
 	int c = memcmp(a, b, sizeof(*a));
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint8_t buf[2 * 19], *e = buf;
 
 	if (c > 0 || (c == 0 && ap > bp)) {
-		h = hash_ep(h, b, bp);
-		h = hash_ep(h, a, ap);
+		e = put_ep(e, b, bp);
+		e = put_ep(e, a, ap);
 	} else {
-		h = hash_ep(h, a, ap);
-		h = hash_ep(h, b, bp);
+		e = put_ep(e, a, ap);
+		e = put_ep(e, b, bp);
 	}
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	h ^= h >> 31;
-	return h;
+	return reasm_siphash(t->key, buf, (size_t)(e - buf));
 }
 
-static uint64_t flow_hash(const struct flow *f)
+static uint64_t flow_hash(const struct flow_table *t, const struct flow *f)
 {
-	return tuple_hash(&f->info.client, f->info.client_port,
+	return tuple_hash(t, &f->info.client, f->info.client_port,
 			  &f->info.server, f->info.server_port);
 }
 
@@ -196,7 +295,8 @@ static bool flow_match(const struct flow *f, const struct isc_pkt *pkt)
 static struct flow *flow_lookup(const struct flow_table *t,
 				const struct isc_pkt *pkt)
 {
-	uint64_t h = tuple_hash(&pkt->src, pkt->sport, &pkt->dst, pkt->dport);
+	uint64_t h = tuple_hash(t, &pkt->src, pkt->sport, &pkt->dst,
+				pkt->dport);
 	struct flow *f;
 
 	for (f = *bucket_of(t, h); f; f = f->hnext)
@@ -205,23 +305,21 @@ static struct flow *flow_lookup(const struct flow_table *t,
 	return NULL;
 }
 
-/* Doubles the bucket array. On ENOMEM the table keeps working with longer
- * chains. */
-static void table_grow(struct flow_table *t)
+/* Moves every entry into a new array of n buckets. On ENOMEM the table
+ * keeps its array (and longer chains); returns false. */
+static bool rehash(struct flow_table *t, size_t n)
 {
-	size_t i, n = t->nbuckets * 2;
+	size_t i, old_n = t->nbuckets;
 	struct flow **old = t->buckets, **nb, *f, *next;
 
-	if (n > FLOW_MAX_BUCKETS)
-		return;
 	nb = calloc(n, sizeof(*nb));
 	if (!nb)
-		return;
+		return false;
 	t->buckets = nb;
 	t->nbuckets = n;
-	for (i = 0; i < n / 2; i++) {
+	for (i = 0; i < old_n; i++) {
 		for (f = old[i]; f; f = next) {
-			struct flow **b = bucket_of(t, flow_hash(f));
+			struct flow **b = bucket_of(t, flow_hash(t, f));
 
 			next = f->hnext;
 			f->hnext = *b;
@@ -229,26 +327,73 @@ static void table_grow(struct flow_table *t)
 		}
 	}
 	free(old);
+	return true;
 }
 
 static void hash_insert(struct flow_table *t, struct flow *f)
 {
 	struct flow **b;
 
-	if (t->st.open_now >= t->nbuckets)
-		table_grow(t);
-	b = bucket_of(t, flow_hash(f));
+	if (t->nentries >= t->nbuckets && t->nbuckets < FLOW_MAX_BUCKETS)
+		(void)rehash(t, t->nbuckets * 2);
+	b = bucket_of(t, flow_hash(t, f));
 	f->hnext = *b;
 	*b = f;
 }
 
 static void hash_remove(struct flow_table *t, struct flow *f)
 {
-	struct flow **pp = bucket_of(t, flow_hash(f));
+	struct flow **pp = bucket_of(t, flow_hash(t, f));
 
 	while (*pp != f)
 		pp = &(*pp)->hnext;
 	*pp = f->hnext;
+}
+
+/* Fills key with 16 unpredictable bytes: getrandom(), else /dev/urandom,
+ * else (a sandbox allowing neither) the clocks and the pid, which still
+ * differ from run to run. */
+static void random_key(uint8_t key[16], const void *salt)
+{
+	size_t got = 0;
+	int fd;
+
+	while (got < 16) {
+		ssize_t r = getrandom(key + got, 16 - got, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got == 16)
+		return;
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, key, 16);
+
+		close(fd);
+		if (r == 16)
+			return;
+	}
+	{
+		struct timespec a, b;
+		uint64_t x[4], h0, h1;
+		uint8_t k0[16] = { 0 };
+
+		clock_gettime(CLOCK_REALTIME, &a);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		x[0] = (uint64_t)a.tv_sec << 32 ^ (uint64_t)a.tv_nsec;
+		x[1] = (uint64_t)b.tv_sec << 32 ^ (uint64_t)b.tv_nsec;
+		x[2] = (uint64_t)getpid();
+		x[3] = (uint64_t)(uintptr_t)salt;
+		h0 = reasm_siphash(k0, x, sizeof(x));
+		k0[0] = 1;
+		h1 = reasm_siphash(k0, x, sizeof(x));
+		memcpy(key, &h0, 8);
+		memcpy(key + 8, &h1, 8);
+	}
 }
 
 /* ---- per-direction streams ---- */
@@ -278,26 +423,114 @@ static void half_gap(void *ctx, isc_time ts, uint64_t len)
 	f->t->ops.gap(f->t->ops.ctx, f->user, (enum isc_dir)h->dir, ts, len);
 }
 
-/* Starts h's stream with seq as its first byte. On ENOMEM h stays without
- * a stream and its bytes are dropped. */
-static void half_start(struct flow_table *t, struct flow_half *h,
-		       uint32_t seq)
+/* The sequence number of h's next byte to deliver. h must be started. */
+static uint32_t half_next(const struct flow_half *h)
 {
-	struct reasm_sink sink = { half_data, half_gap, h };
-
-	if (reasm_stream_new(seq, t->lim.max_ooo, &t->mc, &sink, &h->st) < 0)
-		return;
-	reasm_stream_set_totals(h->st, &t->tot);
-	h->start_seq = seq;
+	return h->st.isn + (uint32_t)h->st.next;
 }
 
-/* Passes the peer's ack on to h. The FIN takes a sequence number but is no
- * byte: an ack of it must not look like a 1-byte hole. */
+/* True when the distance from b to a fits in a window, either way. */
+static bool near(uint32_t a, uint32_t b)
+{
+	int64_t d = (int32_t)(a - b);
+
+	return d >= -(int64_t)REASM_WINDOW_MAX && d <= (int64_t)REASM_WINDOW_MAX;
+}
+
+/* Starts h's stream. seq is the first sequence number of h's packet (after
+ * its SYN, if any). Without a SYN, the peer's ACK knows better where h's
+ * bytes resume, if it is plausible: bytes before it were received already,
+ * bytes from it on are new even if this packet is not the first of them. */
+static void half_start(struct flow_table *t, struct flow_half *h,
+		       const struct flow_half *o, uint32_t seq)
+{
+	struct reasm_sink sink = { half_data, half_gap, h };
+	uint32_t start = seq;
+
+	if (!(h->flags & HALF_SYN) && (o->flags & HALF_ACKED) &&
+	    near(seq, o->ack))
+		start = o->ack;
+	reasm_stream_init(&h->st, start, t->lim.max_ooo, &t->mc, &sink);
+	reasm_stream_set_totals(&h->st, &t->tot);
+	h->flags |= HALF_STARTED;
+}
+
+/* Records that h used sequence numbers up to end (exclusive). A number
+ * further ahead than any window is garbage and not recorded. */
+static void half_note_hi(struct flow_half *h, uint32_t end)
+{
+	if (!(h->flags & HALF_HI)) {
+		h->hi = end;
+		h->flags |= HALF_HI;
+	} else if ((int32_t)(end - h->hi) > 0 && near(end, h->hi)) {
+		h->hi = end;
+	}
+}
+
+/* Passes the peer's ack on to h. An ack only proves bytes that h was seen
+ * to send (anything further is a lie, and believing it would blind us to
+ * what comes), and the FIN takes a sequence number but is no byte: an ack
+ * of it must not look like a 1-byte hole. A window probe that the ack
+ * shows was taken after all is delivered first. */
 static void half_ack(struct flow_half *h, isc_time ts, uint32_t ack)
 {
+	if ((h->flags & HALF_HI) && (int32_t)(ack - h->hi) > 0)
+		ack = h->hi;
 	if ((h->flags & HALF_FIN) && (int32_t)(ack - h->fin_seq) > 0)
 		ack = h->fin_seq;
-	reasm_stream_ack(h->st, ts, ack);
+	if ((h->flags & HALF_PROBE) && (int32_t)(ack - h->probe_seq) > 0) {
+		h->flags &= (uint8_t)~HALF_PROBE;
+		if ((int32_t)(h->probe_seq - half_next(h)) >= 0)
+			reasm_stream_add(&h->st, h->probe_ts, h->probe_seq,
+					 &h->probe_byte, 1, 0);
+	}
+	reasm_stream_ack(&h->st, ts, ack);
+}
+
+/* True when a segment at seq with n bytes, sent to o, is a zero-window
+ * probe: one byte at the next byte o expects while o's window is 0.
+ * The peer throws it away (RFC 9293 3.8.6.1), so it is not data yet. */
+static bool is_window_probe(const struct flow_half *o, uint32_t seq,
+			    uint64_t n)
+{
+	return n == 1 && (o->flags & HALF_ACKED) && o->win == 0 &&
+	       seq == o->ack;
+}
+
+/* Hands h's payload to its stream. Bytes after h's FIN are cut (nothing
+ * can follow a FIN); a zero-window probe is kept aside. */
+static void half_payload(struct flow_half *h, const struct flow_half *o,
+			 const struct isc_pkt *pkt, uint32_t seq)
+{
+	uint64_t len = pkt->payload_len, miss = pkt->payload_missing;
+
+	if (h->flags & HALF_FIN) {
+		int64_t room = (int32_t)(h->fin_seq - seq);
+
+		if (room < (int64_t)(len + miss)) {
+			REASM_STAT_ADD(&h->st, past_fin, 1);
+			if (room <= 0)
+				return;
+			if ((uint64_t)room < len) {
+				len = (uint64_t)room;
+				miss = 0;
+			} else {
+				miss = (uint64_t)room - len;
+			}
+		}
+	}
+	if (is_window_probe(o, seq, len + miss)) {
+		REASM_STAT_ADD(&h->st, window_probes, 1);
+		if (len == 1) {
+			h->probe_seq = seq;
+			h->probe_byte = pkt->payload[0];
+			h->probe_ts = pkt->ts;
+			h->flags |= HALF_PROBE;
+		}
+		return;
+	}
+	reasm_stream_add(&h->st, pkt->ts, seq, pkt->payload, (size_t)len,
+			 (uint32_t)miss);
 }
 
 /* Calls ops.fin for each direction whose bytes up to its FIN have all been
@@ -308,13 +541,11 @@ static void check_fins(struct flow_table *t, struct flow *f, isc_time ts)
 
 	for (dir = 0; dir < 2; dir++) {
 		struct flow_half *h = &f->half[dir];
-		uint32_t next;
 
 		if ((h->flags & (HALF_FIN | HALF_FIN_DONE)) != HALF_FIN ||
-		    !h->st)
+		    !(h->flags & HALF_STARTED))
 			continue;
-		next = h->start_seq + (uint32_t)reasm_stream_offset(h->st);
-		if ((int32_t)(h->fin_seq - next) > 0)
+		if ((int32_t)(h->fin_seq - half_next(h)) > 0)
 			continue;
 		h->flags |= HALF_FIN_DONE;
 		if (t->ops.fin)
@@ -326,11 +557,11 @@ static void check_fins(struct flow_table *t, struct flow *f, isc_time ts)
  * known to exist, so a hole before the FIN is reported too. */
 static void half_flush(struct flow_half *h, isc_time ts)
 {
-	if (!h->st)
+	if (!(h->flags & HALF_STARTED))
 		return;
 	if ((h->flags & (HALF_FIN | HALF_FIN_DONE)) == HALF_FIN)
-		reasm_stream_ack(h->st, ts, h->fin_seq);
-	reasm_stream_flush(h->st, ts);
+		reasm_stream_ack(&h->st, ts, h->fin_seq);
+	reasm_stream_flush(&h->st, ts);
 }
 
 /* ---- flows ---- */
@@ -344,20 +575,37 @@ static void sync_stats(struct flow_table *t)
 	t->st.ooo_held = t->tot.ooo_held;
 	t->st.gaps = t->tot.gaps;
 	t->st.gap_bytes = t->tot.gap_bytes;
+	t->st.window_probes = t->tot.window_probes;
+	t->st.past_fin = t->tot.past_fin;
 	t->st.memcap_refusals = t->mc.refusals;
 }
 
 static void flow_destroy(struct flow *f)
 {
-	reasm_stream_free(&f->half[0].st);
-	reasm_stream_free(&f->half[1].st);
+	if (f->half[0].flags & HALF_STARTED)
+		reasm_stream_fini(&f->half[0].st);
+	if (f->half[1].flags & HALF_STARTED)
+		reasm_stream_fini(&f->half[1].st);
 	free(f);
 }
 
-/* Flushes both directions of f, reports its end at ts and frees it. */
-static void flow_close(struct flow_table *t, struct flow *f, isc_time ts,
-		       enum flow_end why)
+/* Drops a closed entry. */
+static void flow_forget(struct flow_table *t, struct flow *f)
 {
+	assert(f->closed);
+	list_remove(t, LIST_LINGER, f);
+	hash_remove(t, f);
+	t->nentries--;
+	flow_destroy(f);
+}
+
+/* Flushes both directions of f, reports its end at ts, and either frees
+ * it or, with linger, keeps it as a closed entry. */
+static void flow_close(struct flow_table *t, struct flow *f, isc_time ts,
+		       enum flow_end why, bool linger)
+{
+	int dir;
+
 	half_flush(&f->half[ISC_DIR_CLIENT], ts);
 	half_flush(&f->half[ISC_DIR_SERVER], ts);
 	check_fins(t, f, ts);
@@ -366,11 +614,28 @@ static void flow_close(struct flow_table *t, struct flow *f, isc_time ts,
 		t->st.timed_out++;
 	else if (why == FLOW_END_EVICTED)
 		t->st.evicted++;
-	hash_remove(t, f);
 	list_remove(t, LIST_LRU, f);
 	list_remove(t, LIST_AGE, f);
 	t->st.open_now--;
-	flow_destroy(f);
+	if (!linger) {
+		hash_remove(t, f);
+		t->nentries--;
+		flow_destroy(f);
+		return;
+	}
+	for (dir = 0; dir < 2; dir++) {
+		struct flow_half *h = &f->half[dir];
+
+		if (h->flags & HALF_STARTED)
+			reasm_stream_fini(&h->st);
+		h->flags &= HALF_SYN;		/* syn_seq still tells SYNs apart */
+	}
+	f->closed = true;
+	f->user = NULL;
+	f->info.stats[0] = f->info.stats[1] = NULL;
+	if (ts > f->last)
+		f->last = ts;
+	list_append(t, LIST_LINGER, f);
 }
 
 /* True when now is more than idle after last. Works for any timestamps. */
@@ -379,28 +644,46 @@ static bool idle_past(isc_time last, isc_time now, isc_time idle)
 	return now > last && (uint64_t)now - (uint64_t)last > (uint64_t)idle;
 }
 
-/* Closes the least recently active flows while they are idle. */
+/* Closes the least recently active flows while they are idle, and forgets
+ * closed entries past their time. */
 static void expire(struct flow_table *t, isc_time now)
 {
 	struct flow *f;
 
 	while ((f = t->lists[LIST_LRU].head) &&
 	       idle_past(f->last, now, t->lim.idle_timeout))
-		flow_close(t, f, f->last, FLOW_END_IDLE);
+		flow_close(t, f, f->last, FLOW_END_IDLE, false);
+	while ((f = t->lists[LIST_LINGER].head) &&
+	       idle_past(f->last, now, t->linger))
+		flow_forget(t, f);
 }
 
-/* Roles: a SYN's sender is the client and a SYN+ACK's the server; without
- * either, the destination is the server when its port is listed (so when
- * both are), else the source is. */
-static void set_roles(const struct flow_table *t, const struct isc_pkt *pkt,
+/* Roles: a SYN's sender is the client and a SYN+ACK's the server. Without
+ * either, role_hint() on the payload decides if it knows; if not, the
+ * destination is the server when its port is listed (so when both are),
+ * else the source is. */
+static void set_roles(struct flow_table *t, const struct isc_pkt *pkt,
 		      struct flow_info *fi)
 {
 	bool client_is_src;
 
-	if (pkt->flags & ISC_TH_SYN)
+	if (pkt->flags & ISC_TH_SYN) {
 		client_is_src = !(pkt->flags & ISC_TH_ACK);
-	else
+		fi->role_basis = FLOW_ROLE_SYN;
+	} else {
 		client_is_src = port_listed(t, pkt->dport);
+		fi->role_basis = FLOW_ROLE_PORT;
+		if (t->ops.role_hint && pkt->payload_len) {
+			int v = t->ops.role_hint(t->ops.ctx, pkt->payload,
+						 pkt->payload_len);
+
+			if (v != FLOW_HINT_UNKNOWN) {
+				client_is_src = v < 0;
+				fi->role_basis = FLOW_ROLE_CONTENT;
+				t->st.roles_by_content++;
+			}
+		}
+	}
 	if (client_is_src) {
 		fi->client = pkt->src;
 		fi->client_port = pkt->sport;
@@ -414,21 +697,39 @@ static void set_roles(const struct flow_table *t, const struct isc_pkt *pkt,
 	}
 }
 
-/* Opens a flow for pkt, evicting the least recently active one first when
- * the table is full. Returns NULL on ENOMEM (the packet is then ignored). */
+/* Makes room for one more entry: the oldest closed entry goes, or if
+ * there is none, the least recently active flow is evicted. */
+static void make_room(struct flow_table *t)
+{
+	struct flow *f = t->lists[LIST_LINGER].head;
+
+	if (f) {
+		flow_forget(t, f);
+		return;
+	}
+	f = t->lists[LIST_LRU].head;
+	if (f)
+		flow_close(t, f, f->last, FLOW_END_EVICTED, false);
+}
+
+/* Opens a flow for pkt, making room first when the table is full. Returns
+ * NULL on ENOMEM (the packet is then ignored). */
 static struct flow *flow_create(struct flow_table *t, const struct isc_pkt *pkt)
 {
-	struct flow *f, *lru = t->lists[LIST_LRU].head;
+	struct flow *f;
+	int dir;
 
-	if (t->st.open_now >= t->lim.max_flows && lru)
-		flow_close(t, lru, lru->last, FLOW_END_EVICTED);
+	while (t->nentries >= t->lim.max_flows && t->nentries)
+		make_room(t);
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	f->t = t;
 	f->last = pkt->ts;
-	f->half[ISC_DIR_CLIENT].dir = ISC_DIR_CLIENT;
-	f->half[ISC_DIR_SERVER].dir = ISC_DIR_SERVER;
+	for (dir = 0; dir < 2; dir++) {
+		f->half[dir].dir = (uint8_t)dir;
+		f->info.stats[dir] = &f->half[dir].st.st;
+	}
 	set_roles(t, pkt, &f->info);
 	f->info.number = ++t->st.flows;
 	f->info.start = pkt->ts;
@@ -436,6 +737,7 @@ static struct flow *flow_create(struct flow_table *t, const struct isc_pkt *pkt)
 	if (f->info.midstream)
 		t->st.flows_midstream++;
 	hash_insert(t, f);
+	t->nentries++;
 	list_append(t, LIST_LRU, f);
 	list_append(t, LIST_AGE, f);
 	if (++t->st.open_now > t->st.open_peak)
@@ -452,20 +754,28 @@ static enum isc_dir packet_dir(const struct flow *f, const struct isc_pkt *pkt)
 	return ISC_DIR_SERVER;
 }
 
-/* True when pkt, a SYN on the 4-tuple of f, starts a new connection (the
- * port was reused) rather than repeating f's SYN: its sequence number is
- * not the SYN we saw, and f either began to close or never carried a byte
- * (an earlier attempt that was abandoned). */
-static bool is_new_connection(const struct flow *f, const struct isc_pkt *pkt)
+/* True when pkt is a SYN (without ACK) whose sequence number is not the
+ * SYN already seen from its sender on f. */
+static bool is_other_syn(const struct flow *f, const struct isc_pkt *pkt)
 {
 	const struct flow_half *h = &f->half[packet_dir(f, pkt)];
-	uint8_t all = f->half[0].flags | f->half[1].flags;
 
 	if ((pkt->flags & (ISC_TH_SYN | ISC_TH_ACK | ISC_TH_RST)) != ISC_TH_SYN)
 		return false;
-	if ((h->flags & HALF_SYN) && h->syn_seq == pkt->seq)
-		return false;
-	return (all & HALF_FIN) || !(all & HALF_DATA);
+	return !(h->flags & HALF_SYN) || h->syn_seq != pkt->seq;
+}
+
+/* True when pkt, on the 4-tuple of live flow f, starts a new connection
+ * (the port was reused) rather than repeating f's SYN: a SYN with another
+ * sequence number, while f either began to close or never carried a byte
+ * (an earlier attempt that was abandoned). */
+static bool is_new_connection(const struct flow *f, const struct isc_pkt *pkt)
+{
+	const struct flow_half *c = &f->half[0], *s = &f->half[1];
+	bool fin = (c->flags | s->flags) & HALF_FIN;
+	bool data = (c->st.st.segments | s->st.st.segments) != 0;
+
+	return is_other_syn(f, pkt) && (fin || !data);
 }
 
 /* True when pkt may open a flow: a SYN, or a segment with payload. */
@@ -477,8 +787,21 @@ static bool starts_flow(const struct isc_pkt *pkt)
 	       pkt->payload_missing;
 }
 
-/* Feeds one segment of f to the right stream, its ACK to the other one,
- * and closes f on RST or once both FINs are through. f may be freed. */
+/* True when a RST from h at seq is believable (see FLOW_RST_SLACK). */
+static bool rst_plausible(const struct flow_half *h, uint32_t seq)
+{
+	int32_t d;
+
+	if (!(h->flags & HALF_HI))
+		return true;
+	d = (int32_t)(seq - h->hi);
+	return d >= -FLOW_RST_SLACK && d <= FLOW_RST_SLACK;
+}
+
+/* Feeds one segment of f: its ACK to the other direction first (it says
+ * what the sender had received before it sent these bytes), then its
+ * payload to its own direction. Closes f on RST or once both FINs are
+ * through. f may be freed. */
 static void flow_segment(struct flow_table *t, struct flow *f,
 			 const struct isc_pkt *pkt)
 {
@@ -488,7 +811,10 @@ static void flow_segment(struct flow_table *t, struct flow *f,
 	isc_time ts = pkt->ts;
 
 	if (pkt->flags & ISC_TH_RST) {
-		flow_close(t, f, ts, FLOW_END_RST);
+		if (rst_plausible(h, seq))
+			flow_close(t, f, ts, FLOW_END_RST, true);
+		else
+			t->st.rst_ignored++;
 		return;
 	}
 	if (pkt->flags & ISC_TH_SYN) {
@@ -498,22 +824,29 @@ static void flow_segment(struct flow_table *t, struct flow *f,
 		}
 		seq++;		/* the SYN takes one sequence number */
 	}
-	if (!h->st)
-		half_start(t, h, seq);
-	if (h->st && (pkt->payload_len || pkt->payload_missing)) {
-		h->flags |= HALF_DATA;
-		reasm_stream_add(h->st, ts, seq, pkt->payload, pkt->payload_len,
-				 pkt->payload_missing);
+	half_note_hi(h, seq + pkt->payload_len + pkt->payload_missing +
+			    ((pkt->flags & ISC_TH_FIN) ? 1 : 0));
+	if (!(h->flags & HALF_STARTED))
+		half_start(t, h, o, seq);
+	if (pkt->flags & ISC_TH_ACK) {
+		if (!(h->flags & HALF_ACKED) ||
+		    (int32_t)(pkt->ack - h->ack) >= 0) {
+			h->ack = pkt->ack;
+			h->win = pkt->win;
+		}
+		h->flags |= HALF_ACKED;
+		if (o->flags & HALF_STARTED)
+			half_ack(o, ts, pkt->ack);
 	}
+	if (pkt->payload_len || pkt->payload_missing)
+		half_payload(h, o, pkt, seq);
 	if ((pkt->flags & ISC_TH_FIN) && !(h->flags & HALF_FIN)) {
 		h->flags |= HALF_FIN;
 		h->fin_seq = seq + pkt->payload_len + pkt->payload_missing;
 	}
-	if ((pkt->flags & ISC_TH_ACK) && o->st)
-		half_ack(o, ts, pkt->ack);
 	check_fins(t, f, ts);
 	if (f->half[0].flags & f->half[1].flags & HALF_FIN_DONE)
-		flow_close(t, f, ts, FLOW_END_FIN);
+		flow_close(t, f, ts, FLOW_END_FIN, true);
 }
 
 /* ---- the table ---- */
@@ -537,7 +870,10 @@ int flow_table_new(const struct isc_limits *lim, const uint16_t *ports,
 	t->nbuckets = FLOW_MIN_BUCKETS;
 	t->lim = *lim;
 	t->ops = *ops;
+	t->linger = lim->idle_timeout < FLOW_LINGER ? lim->idle_timeout
+						    : FLOW_LINGER;
 	t->mc.limit = lim->memcap;
+	random_key(t->key, t);
 	for (i = 0; i < nports; i++)
 		t->ports[ports[i] >> 6] |= (uint64_t)1 << (ports[i] & 63);
 	*t_r = t;
@@ -555,7 +891,11 @@ void flow_table_free(struct flow_table **tp)
 	if (!t)
 		return;
 	for (f = t->lists[LIST_AGE].head; f; f = next) {
-		next = f->link[LIST_AGE].next;
+		next = link_of(f, LIST_AGE)->next;
+		flow_destroy(f);
+	}
+	for (f = t->lists[LIST_LINGER].head; f; f = next) {
+		next = link_of(f, LIST_LINGER)->next;
 		flow_destroy(f);
 	}
 	free(t->buckets);
@@ -574,16 +914,29 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 		sync_stats(t);
 		return;
 	}
-	/* A flow's own packet keeps it open: it is touched before the idle
-	 * sweep, so a capture whose clock jumps (years, in some real files)
-	 * does not cut a live connection in two. */
 	f = flow_lookup(t, pkt);
-	if (f && is_new_connection(f, pkt)) {
-		flow_close(t, f, f->last, FLOW_END_FIN);
+	if (f && f->closed) {
+		if (!idle_past(f->last, pkt->ts, t->linger) &&
+		    !is_other_syn(f, pkt)) {
+			/* a retransmission, the last ACK, a RST answering
+			 * one: the connection is over */
+			t->st.late++;
+			expire(t, pkt->ts);
+			sync_stats(t);
+			return;
+		}
+		flow_forget(t, f);
+		f = NULL;
+	} else if (f && is_new_connection(f, pkt)) {
+		flow_close(t, f, f->last, FLOW_END_FIN, false);
 		f = NULL;
 	}
+	/* A flow's own packet keeps it open: it is touched before the idle
+	 * sweep, so a capture whose clock jumps (years, in some real files)
+	 * does not cut a live connection in two. Its time never goes back. */
 	if (f) {
-		f->last = pkt->ts;
+		if (pkt->ts > f->last)
+			f->last = pkt->ts;
 		list_remove(t, LIST_LRU, f);
 		list_append(t, LIST_LRU, f);
 	}
@@ -606,11 +959,20 @@ void flow_table_finish(struct flow_table *t, isc_time now, enum flow_end why)
 	struct flow *f;
 
 	while ((f = t->lists[LIST_AGE].head))
-		flow_close(t, f, now, why);
+		flow_close(t, f, now, why, false);
+	while ((f = t->lists[LIST_LINGER].head))
+		flow_forget(t, f);
 	sync_stats(t);
 }
 
 const struct flow_stats *flow_table_stats(const struct flow_table *t)
 {
 	return &t->st;
+}
+
+void flow_table_set_hash_key(struct flow_table *t, const uint8_t key[16])
+{
+	memcpy(t->key, key, sizeof(t->key));
+	if (!rehash(t, t->nbuckets))
+		abort();	/* a test hook: no way to go on correctly */
 }

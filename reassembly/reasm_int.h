@@ -1,26 +1,87 @@
 /* reassembly/reasm_int.h: what stream.c and flow.c share and nobody else
- * should use. Never include this from another module. */
+ * should use. Never include this from another module (the unit tests of
+ * this module do, to reach the test hooks at the end). */
 #ifndef ISC_REASM_INT_H
 #define ISC_REASM_INT_H
 
 #include "stream.h"
 
 /* Bytes charged to max_ooo and to the memcap for every held block, on top
- * of its captured bytes. A block whose segment was cut by the snaplen (or
- * a 1-byte segment) still costs its header and allocator slack, so without
- * this a flood of tiny segments would pin memory the bounds never see. A
- * fixed number, not sizeof, so the accounting is the same on every
- * platform. */
-#define REASM_BLOCK_COST 32
+ * of its captured bytes: the block header (48 bytes on LP64: two tree
+ * links, offset, timestamp, lengths, height) plus malloc's own header and
+ * rounding (8 to 23 bytes with glibc). A block whose segment was cut by the
+ * snaplen (or a 1-byte segment) still costs that much, so without this a
+ * flood of tiny segments would pin memory the bounds never see. A fixed
+ * number, not sizeof, so the accounting is the same on every platform. */
+#define REASM_BLOCK_COST 64
 
 /* The largest TCP window (65535 << 14, RFC 7323 2.3) rounded up: no sender
  * can have more than this in flight, so a segment starting further ahead of
  * the next expected byte, or an ACK further ahead, is garbage and ignored. */
 #define REASM_WINDOW_MAX ((uint64_t)1 << 30)
 
+struct reasm_block;
+
+/* One direction. Public only inside the module, so that flow.c can embed
+ * two in each flow (one allocation a flow, not three); everyone else goes
+ * through reasm_stream_new() and the accessors. */
+struct reasm_stream {
+	/* set at creation */
+	uint32_t isn;			/* sequence number of offset 0 */
+	size_t max_ooo;			/* bound on held, in bytes */
+	struct reasm_memcap *mc;	/* shared, caller-owned */
+	struct reasm_sink sink;
+	struct reasm_stats *tot;	/* running totals (caller's) or NULL */
+	/* progress */
+	uint64_t next;			/* offset of the next byte to deliver */
+	uint64_t pend_gap;		/* gap bytes skipped, unreported */
+	isc_time last_ts;		/* time of the last event: events of a
+					 * stream never go back in time */
+	bool delivered_any;		/* last_ts is valid */
+	/* held blocks: an AVL tree ordered by offset (blocks are disjoint,
+	 * so also by end), plus its lowest and highest block */
+	struct reasm_block *root;
+	struct reasm_block *first;
+	struct reasm_block *last;
+	size_t held;			/* bytes charged for them, <= max_ooo */
+	struct reasm_stats st;
+};
+
+/* Bumps one statistic of s, and the running totals when there are any. */
+#define REASM_STAT_ADD(s, field, n)					\
+	do {								\
+		(s)->st.field += (n);					\
+		if ((s)->tot)						\
+			(s)->tot->field += (n);				\
+	} while (0)
+
+/* Sets up *s in place, like reasm_stream_new() without the allocation.
+ * Statistics start at zero. Can't fail. */
+void reasm_stream_init(struct reasm_stream *s, uint32_t isn, size_t max_ooo,
+		       struct reasm_memcap *mc, const struct reasm_sink *sink);
+
+/* Frees what *s holds (without delivering it) and leaves it holding
+ * nothing; its statistics stay readable. Can't fail. */
+void reasm_stream_fini(struct reasm_stream *s);
+
 /* Makes s also add every change of its statistics into *tot (caller-owned,
  * must outlive s; NULL stops it). The flow table sums all its streams this
  * way, including the ones already freed. Can't fail. */
 void reasm_stream_set_totals(struct reasm_stream *s, struct reasm_stats *tot);
+
+/* SipHash-2-4 of n bytes at in under the 128-bit key (the flow table's
+ * 4-tuple hash). Can't fail. */
+uint64_t reasm_siphash(const uint8_t key[16], const void *in, size_t n);
+
+/* ---- test hooks (tests/unit/test_reassembly.c) ---- */
+
+struct flow_table;
+
+/* Replaces the table's 128-bit hash key and rehashes every entry. Only for
+ * tests that check that nothing observable depends on the key. */
+void flow_table_set_hash_key(struct flow_table *t, const uint8_t key[16]);
+
+/* Height of s's tree of held blocks (0 when none). */
+int reasm_stream_tree_height(const struct reasm_stream *s);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../../reassembly/flow.h"
 #include "../../reassembly/reasm_int.h"
@@ -73,6 +74,7 @@ struct rec {
 	const uint8_t *last_p;		/* pointer of the last data call */
 	const uint8_t *truth;		/* when set: check bytes, don't log */
 	bool quiet;			/* count only */
+	bool stamps;			/* log each event's time too */
 	uint64_t off;			/* offset reached, bytes and gaps */
 	uint64_t bad;			/* bytes that differed from truth */
 	uint64_t gap_events;
@@ -85,6 +87,8 @@ static void rec_data(void *ctx, isc_time ts, const uint8_t *p, size_t len)
 
 	(void)ts;
 	r->last_p = p;
+	if (r->stamps)
+		log_printf(&r->log, "@%" PRId64 ":", ts);
 	if (r->truth) {
 		for (i = 0; i < len; i++)
 			r->bad += p[i] != r->truth[r->off + i];
@@ -100,6 +104,8 @@ static void rec_gap(void *ctx, isc_time ts, uint64_t len)
 
 	(void)ts;
 	cr_assert(len > 0, "empty gap reported");
+	if (r->stamps)
+		log_printf(&r->log, "@%" PRId64 ":", ts);
 	if (!r->truth && !r->quiet)
 		log_printf(&r->log, "[gap %" PRIu64 "]", len);
 	r->off += len;
@@ -643,11 +649,21 @@ Test(reasm_stream, random_with_tiny_bounds_stays_consistent)
 
 /* ---- flow table fixture ---- */
 
+#define FR_KEEP 16	/* flows whose counters are kept, by number */
+
 struct flowrec {
 	struct log log;
 	bool quiet;			/* count only */
 	uint64_t opens, closes, data_bytes;
 	uint64_t close_why[FLOW_END_COUNT];
+	/* per-flow counters: the pointers open() got, and what they said
+	 * when close() was called */
+	const struct reasm_stats *live[FR_KEEP][2];
+	struct reasm_stats final[FR_KEEP][2];
+	enum flow_role_basis basis[FR_KEEP];
+	uint64_t hints;			/* role_hint() calls */
+	struct log bytes[2];		/* every byte delivered, by direction */
+	uint64_t gap_events;
 };
 
 static struct flowrec fr;
@@ -666,11 +682,18 @@ static void *fo_open(void *ctx, const struct flow_info *fi)
 	char c[ISC_ADDR_STRLEN], s[ISC_ADDR_STRLEN];
 
 	r->opens++;
+	if (fi->number < FR_KEEP) {
+		r->live[fi->number][0] = fi->stats[0];
+		r->live[fi->number][1] = fi->stats[1];
+		r->basis[fi->number] = fi->role_basis;
+	}
+	cr_assert(fi->midstream == (fi->role_basis != FLOW_ROLE_SYN));
 	if (!r->quiet)
-		log_printf(&r->log, "%" PRIu64 " open %s:%u>%s:%u%s @%" PRId64
+		log_printf(&r->log, "%" PRIu64 " open %s:%u>%s:%u%s%s @%" PRId64
 			   "\n", fi->number, isc_addr_format(&fi->client, c),
 			   fi->client_port, isc_addr_format(&fi->server, s),
 			   fi->server_port, fi->midstream ? " mid" : "",
+			   fi->role_basis == FLOW_ROLE_CONTENT ? " content" : "",
 			   fi->start);
 	return (void *)(uintptr_t)fi->number;
 }
@@ -684,6 +707,7 @@ static void fo_data(void *ctx, void *flow, enum isc_dir dir, isc_time ts,
 	r->data_bytes += len;
 	if (r->quiet)
 		return;
+	log_add(&r->bytes[dir], p, len);
 	log_printf(&r->log, "%" PRIuPTR " %s ", (uintptr_t)flow, dirname(dir));
 	log_add(&r->log, p, len);
 	log_add(&r->log, "\n", 1);
@@ -695,6 +719,7 @@ static void fo_gap(void *ctx, void *flow, enum isc_dir dir, isc_time ts,
 	struct flowrec *r = ctx;
 
 	(void)ts;
+	r->gap_events++;
 	if (!r->quiet)
 		log_printf(&r->log, "%" PRIuPTR " %s gap %" PRIu64 "\n",
 			   (uintptr_t)flow, dirname(dir), len);
@@ -713,23 +738,59 @@ static void fo_fin(void *ctx, void *flow, enum isc_dir dir, isc_time ts)
 static void fo_close(void *ctx, void *flow, isc_time ts, enum flow_end why)
 {
 	struct flowrec *r = ctx;
+	uintptr_t n = (uintptr_t)flow;
 
 	r->closes++;
 	r->close_why[why]++;
+	if (n < FR_KEEP) {
+		r->final[n][0] = *r->live[n][0];
+		r->final[n][1] = *r->live[n][1];
+	}
 	if (!r->quiet)
 		log_printf(&r->log, "%" PRIuPTR " close %s @%" PRId64 "\n",
 			   (uintptr_t)flow, flow_end_names[why], ts);
 }
 
+/* Says "server" for a greeting, "client" for a line with an "aN " tag,
+ * and does not know otherwise: what the report does with the dissector. */
+static int fo_hint(void *ctx, const uint8_t *p, size_t len)
+{
+	static const char *const server[] = { "* OK", "* PREAUTH", "* BYE" };
+	struct flowrec *r = ctx;
+	size_t i;
+
+	r->hints++;
+	cr_assert(len > 0 && p);
+	for (i = 0; i < 3; i++)
+		if (len >= strlen(server[i]) &&
+		    !memcmp(p, server[i], strlen(server[i])))
+			return FLOW_HINT_SERVER;
+	if (len >= 3 && p[0] == 'a' && p[1] >= '0' && p[1] <= '9' &&
+	    p[2] == ' ')
+		return FLOW_HINT_CLIENT;
+	return FLOW_HINT_UNKNOWN;
+}
+
 static const struct flow_ops ops = {
-	fo_open, fo_data, fo_gap, fo_fin, fo_close, &fr,
+	.open = fo_open, .data = fo_data, .gap = fo_gap, .fin = fo_fin,
+	.close = fo_close, .ctx = &fr,
 };
 
-static void table_make(void)
+static const struct flow_ops ops_hint = {
+	.open = fo_open, .data = fo_data, .gap = fo_gap, .fin = fo_fin,
+	.close = fo_close, .role_hint = fo_hint, .ctx = &fr,
+};
+
+static void table_make_with(const struct flow_ops *o)
 {
 	if (T)
 		flow_table_free(&T);
-	cr_assert_eq(flow_table_new(&lim, imap_ports, 2, &ops, &T), ISC_OK);
+	cr_assert_eq(flow_table_new(&lim, imap_ports, 2, o, &T), ISC_OK);
+}
+
+static void table_make(void)
+{
+	table_make_with(&ops);
 }
 
 static void flow_setup(void)
@@ -746,6 +807,8 @@ static void flow_teardown(void)
 	flow_table_free(&T);
 	cr_assert_null(T);
 	log_reset(&fr.log);
+	log_reset(&fr.bytes[0]);
+	log_reset(&fr.bytes[1]);
 }
 
 TestSuite(reasm_flow, .init = flow_setup, .fini = flow_teardown);
@@ -765,11 +828,11 @@ static struct isc_addr ip(const char *s)
 #define F_FIN ISC_TH_FIN
 #define F_RST ISC_TH_RST
 
-/* Offers one packet: src:sp > dst:dp with the given flags, seq, ack and
- * text payload (may be NULL). */
-static void pkt(isc_time ts, const char *src, uint16_t sp, const char *dst,
-		uint16_t dp, uint8_t flags, uint32_t seq, uint32_t ack,
-		const char *data)
+/* Offers one packet: src:sp > dst:dp with the given flags, seq, ack,
+ * window and text payload (may be NULL). */
+static void pkt_win(isc_time ts, const char *src, uint16_t sp,
+		    const char *dst, uint16_t dp, uint8_t flags, uint32_t seq,
+		    uint32_t ack, uint16_t win, const char *data)
 {
 	struct isc_pkt p;
 
@@ -782,9 +845,18 @@ static void pkt(isc_time ts, const char *src, uint16_t sp, const char *dst,
 	p.flags = flags;
 	p.seq = seq;
 	p.ack = ack;
+	p.win = win;
 	p.payload = (const uint8_t *)data;
 	p.payload_len = data ? (uint32_t)strlen(data) : 0;
 	flow_table_packet(T, &p);
+}
+
+/* The same with an open window. */
+static void pkt(isc_time ts, const char *src, uint16_t sp, const char *dst,
+		uint16_t dp, uint8_t flags, uint32_t seq, uint32_t ack,
+		const char *data)
+{
+	pkt_win(ts, src, sp, dst, dp, flags, seq, ack, 512, data);
 }
 
 #define CL "10.0.0.1"
@@ -1171,4 +1243,748 @@ Test(reasm_flow, hundred_thousand_syns_stay_bounded, .timeout = 60)
 	cr_assert_eq(fr.closes, 100000);
 	cr_assert_eq(fr.opens, 100000);
 	cr_assert_eq(flow_table_stats(T)->open_now, 0);
+}
+
+/* ==== orders, overlaps, wraparound: every permutation ==== */
+
+struct tseg {
+	uint32_t off;
+	const char *text;
+};
+
+/* What first-data-wins must deliver for segs arriving in order perm[]:
+ * each byte comes from the first segment, in arrival order, that covered
+ * it, whether that copy was delivered at once or held. */
+static void first_wins(const struct tseg *segs, const int *perm, int n,
+		       char *out, size_t len)
+{
+	bool have[64] = { false };
+	int i;
+
+	cr_assert(len < sizeof(have));
+	memset(out, '?', len);
+	out[len] = '\0';
+	for (i = 0; i < n; i++) {
+		const struct tseg *g = &segs[perm[i]];
+		size_t k, m = strlen(g->text);
+
+		for (k = 0; k < m; k++) {
+			if (!have[g->off + k]) {
+				have[g->off + k] = true;
+				out[g->off + k] = g->text[k];
+			}
+		}
+	}
+}
+
+/* Feeds every order of segs (n of them, covering [0, len) with no hole)
+ * to a fresh stream at isn, and checks the bytes against first_wins() and
+ * that no gap is reported and nothing stays held. Returns the count. */
+static int all_orders(const struct tseg *segs, int n, size_t len, uint32_t isn)
+{
+	int perm[8], i, count = 0;
+	char want[64];
+
+	cr_assert(n <= 8);
+	for (i = 0; i < n; i++)
+		perm[i] = i;
+	do {
+		struct reasm_stream *r;
+
+		log_reset(&rec.log);
+		memset(&rec, 0, sizeof(rec));
+		r = stream_new(isn, 1 << 16, &rec);
+		for (i = 0; i < n; i++)
+			reasm_stream_add(r, 1, isn + segs[perm[i]].off,
+					 (const uint8_t *)segs[perm[i]].text,
+					 strlen(segs[perm[i]].text), 0);
+		first_wins(segs, perm, n, want, len);
+		cr_assert_str_eq(log_str(&rec.log), want, "order %d%d%d%d%d%d",
+				 perm[0], perm[1], perm[2], perm[3], perm[4],
+				 perm[5]);
+		cr_assert_eq(rec.gap_events, 0);
+		cr_assert_eq(reasm_stream_offset(r), len);
+		cr_assert_eq(mc.used, 0);
+		reasm_stream_free(&r);
+		count++;
+	} while (next_perm(perm, n));
+	return count;
+}
+
+Test(reasm_stream, every_order_with_duplicates_and_same_overlaps)
+{
+	static const struct tseg segs[] = {
+		{ 0, "01234" }, { 5, "56789" }, { 3, "3456" },
+		{ 5, "56789" }, { 10, "ABCDEFGHIJ" }, { 8, "89AB" },
+	};
+
+	/* 720 orders: every one gives the text, whichever copy came first */
+	cr_assert_eq(all_orders(segs, 6, 20, ISN), 720);
+}
+
+Test(reasm_stream, every_order_with_overlaps_that_differ)
+{
+	/* B, D and E disagree with A and C where they overlap: the copy
+	 * that arrived first is the one delivered */
+	static const struct tseg segs[] = {
+		{ 0, "abcdef" }, { 4, "EFGH" }, { 6, "ghij" },
+		{ 2, "CDEFGHI" }, { 9, "Jk" },
+	};
+
+	cr_assert_eq(all_orders(segs, 5, 11, ISN), 120);
+}
+
+Test(reasm_stream, every_order_across_the_wrap)
+{
+	static const struct tseg segs[] = {
+		{ 0, "abc" }, { 3, "defgh" }, { 8, "ijkl" }, { 12, "mn" },
+		{ 6, "ghij" },
+	};
+
+	/* 0xfffffff8 + 8 wraps to 0 inside "ijkl" */
+	cr_assert_eq(all_orders(segs, 5, 14, 0xfffffff8u), 120);
+	cr_assert_eq(all_orders(segs, 5, 14, 0xfffffffeu), 120);
+}
+
+Test(reasm_stream, overlap_counts_inconsistent_once_per_segment)
+{
+	add(4, "EFGH");
+	add(12, "MN");
+	add(2, "cdeFGhijklmn");		/* differs from both held blocks */
+	cr_assert_eq(stats()->inconsistent, 1);
+	cr_assert_eq(stats()->overlaps, 1);
+	add(4, "EFGH");			/* the same bytes again: consistent */
+	cr_assert_eq(stats()->inconsistent, 1);
+	add(0, "ab");
+	cr_assert_str_eq(log_str(&rec.log), "abcdEFGHijklMN");
+}
+
+/* ==== time stamps ==== */
+
+Test(reasm_stream, held_blocks_keep_their_own_time)
+{
+	rec.stamps = true;
+	reasm_stream_add(S, 30, ISN + 4, (const uint8_t *)"EFGH", 4, 0);
+	reasm_stream_add(S, 20, ISN + 8, (const uint8_t *)"IJ", 2, 0);
+	reasm_stream_add(S, 10, ISN + 0, (const uint8_t *)"ABCD", 4, 0);
+	/* as if they had come in order, except that time never goes back:
+	 * "IJ" was captured before "EFGH" but comes after it */
+	cr_assert_str_eq(log_str(&rec.log), "@10:ABCD@30:EFGH@30:IJ");
+}
+
+Test(reasm_stream, gap_stamped_with_the_bytes_after_it)
+{
+	rec.stamps = true;
+	reasm_stream_add(S, 1, ISN + 0, (const uint8_t *)"AB", 2, 0);
+	reasm_stream_add(S, 5, ISN + 5, (const uint8_t *)"FG", 2, 0);
+	/* the ACK at 9 proves [2, 5) lost: the gap and "FG" keep FG's time */
+	reasm_stream_ack(S, 9, ISN + 7);
+	cr_assert_str_eq(log_str(&rec.log), "@1:AB@5:[gap 3]@5:FG");
+	/* nothing after the hole: the gap takes the ACK's time */
+	reasm_stream_ack(S, 12, ISN + 9);
+	/* a capture clock going back does not take the stream back */
+	reasm_stream_add(S, 3, ISN + 9, (const uint8_t *)"J", 1, 0);
+	cr_assert_str_eq(log_str(&rec.log), "@1:AB@5:[gap 3]@5:FG@12:[gap 2]@12:J");
+}
+
+/* ==== adversarial order ==== */
+
+/* One block far ahead, then 1-byte segments each landing just below it
+ * and above every other held block: the order that made a sorted list
+ * walk all of itself on every segment (270 us a segment at the default
+ * max_ooo; 200,000 of them took about 50 s). With the tree it is O(log n):
+ * asserted through the tree's height, not through time, which a shared
+ * machine cannot promise. */
+Test(reasm_stream, adversarial_order_costs_log_n, .timeout = 60)
+{
+	struct reasm_stream *b;
+	const struct reasm_stats *st;
+	uint8_t x = 'x';
+	uint32_t i, n = 200000;
+	int h, hmax = 0;
+
+	rec.quiet = true;
+	mc.limit = 256u << 20;
+	b = stream_new(0, 1u << 20, &rec);	/* the default max_ooo */
+	reasm_stream_add(b, 1, 100000000u, &x, 1, 0);
+	for (i = 1; i <= n; i++) {
+		reasm_stream_add(b, 1, 2 * i, &x, 1, 0);
+		h = reasm_stream_tree_height(b);
+		if (h > hmax)
+			hmax = h;
+	}
+	/* 16,384 blocks fit in 1 MiB at REASM_BLOCK_COST + 1 each: an AVL
+	 * tree of that many is at most 1.44 log2(n) + 2 = 22 high */
+	cr_assert_leq(hmax, 22, "tree height %d", hmax);
+	st = reasm_stream_stats(b);
+	cr_assert_eq(st->segments, n + 1);
+	cr_assert_leq(mc.used, 1u << 20);
+	reasm_stream_flush(b, 2);
+	cr_assert_eq(st->bytes_delivered + st->gap_bytes, reasm_stream_offset(b));
+	cr_assert_eq(st->bytes_delivered, n + 1);
+	cr_assert_eq(mc.used, 0);
+	reasm_stream_free(&b);
+}
+
+/* ==== flow table: roles ==== */
+
+Test(reasm_flow, midstream_roles_by_content_both_ports_listed)
+{
+	table_make_with(&ops_hint);
+	/* both ports are server ports; the greeting says who the server is,
+	 * although the port rule (the destination) would say the opposite */
+	pkt(5, "10.0.0.5", 143, "10.0.0.6", 993, F_ACK, 7000, 300, "* OK ready");
+	pkt(6, "10.0.0.6", 993, "10.0.0.5", 143, F_ACK, 300, 7010, "a1 NOOP");
+	flow_table_finish(T, 9, FLOW_END_EOF);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.6:993>10.0.0.5:143 mid content @5\n"
+			 "1 S * OK ready\n"
+			 "1 C a1 NOOP\n"
+			 "1 close eof @9\n");
+	cr_assert_eq(fr.basis[1], FLOW_ROLE_CONTENT);
+	cr_assert_eq(fr.hints, 1);
+	cr_assert_eq(flow_table_stats(T)->roles_by_content, 1);
+}
+
+Test(reasm_flow, midstream_roles_by_content_against_the_ports)
+{
+	table_make_with(&ops_hint);
+	/* the first payload is a tagged command sent from port 143: its
+	 * sender is the client, whatever the port list says */
+	pkt(5, "10.0.0.1", 143, "10.0.0.2", 40000, F_ACK, 1, 1, "a1 LOGIN u p");
+	pkt(6, "10.0.0.2", 40000, "10.0.0.1", 143, F_ACK, 1, 13, "a1 OK");
+	flow_table_finish(T, 9, FLOW_END_EOF);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:143>10.0.0.2:40000 mid content @5\n"
+			 "1 C a1 LOGIN u p\n"
+			 "1 S a1 OK\n"
+			 "1 close eof @9\n");
+}
+
+Test(reasm_flow, midstream_hint_unknown_falls_back_to_ports)
+{
+	table_make_with(&ops_hint);
+	/* server first, mid-session: "* 3 EXISTS" says nothing certain */
+	pkt(5, SV, 143, CL, 40000, F_ACK, 900, 70, "* 3 EXISTS");
+	pkt(6, CL, 40000, SV, 143, F_ACK, 70, 910, "a9 IDLE");
+	flow_table_finish(T, 9, FLOW_END_EOF);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40000>10.0.0.2:143 mid @5\n"
+			 "1 S * 3 EXISTS\n"
+			 "1 C a9 IDLE\n"
+			 "1 close eof @9\n");
+	cr_assert_eq(fr.basis[1], FLOW_ROLE_PORT);
+	cr_assert_eq(fr.hints, 1);
+}
+
+Test(reasm_flow, hint_not_asked_with_a_handshake)
+{
+	table_make_with(&ops_hint);
+	handshake(1, 40000);
+	pkt(2, SV, 143, CL, 40000, F_ACK, 501, 101, "* OK hi");
+	/* a SYN+ACK seen first decides too */
+	pkt(3, SV, 143, CL, 40001, F_SYN | F_ACK, 70, 81, NULL);
+	pkt(4, CL, 40001, SV, 143, F_ACK, 81, 71, "a1 NOOP");
+	cr_assert_eq(fr.hints, 0);
+	cr_assert_eq(fr.basis[1], FLOW_ROLE_SYN);
+	cr_assert_eq(fr.basis[2], FLOW_ROLE_SYN);
+	cr_assert_eq(flow_table_stats(T)->flows_midstream, 0);
+}
+
+Test(reasm_flow, hint_needs_captured_bytes)
+{
+	struct isc_pkt p;
+
+	table_make_with(&ops_hint);
+	/* the first segment's payload was all cut by the snaplen: nothing
+	 * to look at, the ports decide */
+	memset(&p, 0, sizeof(p));
+	p.ts = 5;
+	p.src = ip(SV);
+	p.dst = ip(CL);
+	p.sport = 143;
+	p.dport = 40000;
+	p.flags = F_ACK;
+	p.seq = 900;
+	p.ack = 70;
+	p.win = 512;
+	p.payload_missing = 10;
+	flow_table_packet(T, &p);
+	pkt(6, SV, 143, CL, 40000, F_ACK, 910, 70, "* OK");
+	flow_table_finish(T, 9, FLOW_END_EOF);
+	cr_assert_eq(fr.hints, 0);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40000>10.0.0.2:143 mid @5\n"
+			 "1 S gap 10\n"
+			 "1 S * OK\n"
+			 "1 close eof @9\n");
+}
+
+/* ==== flow table: where a midstream direction starts ==== */
+
+Test(reasm_flow, midstream_first_segment_repeats_old_bytes)
+{
+	/* client first: it has had the server's bytes up to 9000 */
+	pkt(1, CL, 40100, SV, 143, F_ACK, 7000, 9000, "a2 NOOP");
+	/* the server's first segment repeats bytes before that: old */
+	pkt(2, SV, 143, CL, 40100, F_ACK, 8990, 7007, "0123456789");
+	pkt(3, SV, 143, CL, 40100, F_ACK, 9000, 7007, "a2 OK");
+	/* the same the other way round: server first */
+	pkt(4, SV, 143, CL, 40101, F_ACK, 9000, 7000, "* 4 EXISTS");
+	pkt(5, CL, 40101, SV, 143, F_ACK, 6990, 9010, "old bytes!");
+	pkt(6, CL, 40101, SV, 143, F_ACK, 7000, 9010, "a3 IDLE");
+	flow_table_finish(T, 9, FLOW_END_EOF);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40100>10.0.0.2:143 mid @1\n"
+			 "1 C a2 NOOP\n"
+			 "1 S a2 OK\n"
+			 "2 open 10.0.0.1:40101>10.0.0.2:143 mid @4\n"
+			 "2 S * 4 EXISTS\n"
+			 "2 C a3 IDLE\n"
+			 "1 close eof @9\n"
+			 "2 close eof @9\n");
+	cr_assert_eq(flow_table_stats(T)->retransmitted, 2);
+	cr_assert_eq(flow_table_stats(T)->gaps, 0);
+}
+
+Test(reasm_flow, midstream_first_segment_overtook_an_earlier_one)
+{
+	pkt(1, CL, 40102, SV, 143, F_ACK, 7000, 9000, "a4 FETCH");
+	/* "world" overtook "hello" on the way */
+	pkt(2, SV, 143, CL, 40102, F_ACK, 9005, 7008, "world");
+	pkt(3, SV, 143, CL, 40102, F_ACK, 9000, 7008, "hello");
+	/* and server first, with the client's bytes overtaking */
+	pkt(4, SV, 143, CL, 40103, F_ACK, 500, 7000, "* OK");
+	pkt(5, CL, 40103, SV, 143, F_ACK, 7003, 504, "cd");
+	pkt(6, CL, 40103, SV, 143, F_ACK, 7000, 504, "ab ");
+	flow_table_finish(T, 9, FLOW_END_EOF);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40102>10.0.0.2:143 mid @1\n"
+			 "1 C a4 FETCH\n"
+			 "1 S hello\n"
+			 "1 S world\n"
+			 "2 open 10.0.0.1:40103>10.0.0.2:143 mid @4\n"
+			 "2 S * OK\n"
+			 "2 C ab \n"
+			 "2 C cd\n"
+			 "1 close eof @9\n"
+			 "2 close eof @9\n");
+	cr_assert_eq(flow_table_stats(T)->gaps, 0);
+}
+
+Test(reasm_flow, midstream_bytes_sent_before_the_capture_are_a_gap)
+{
+	pkt(1, CL, 40104, SV, 143, F_ACK, 7000, 9000, "a5 NOOP");
+	/* 9000-9009 were on the wire before the capture began */
+	pkt(2, SV, 143, CL, 40104, F_ACK, 9010, 7007, "tail");
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40104>10.0.0.2:143 mid @1\n"
+			 "1 C a5 NOOP\n");
+	pkt(3, CL, 40104, SV, 143, F_ACK, 7007, 9014, NULL);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40104>10.0.0.2:143 mid @1\n"
+			 "1 C a5 NOOP\n"
+			 "1 S gap 10\n"
+			 "1 S tail\n");
+}
+
+/* ==== flow table: loss, ACKs, keep-alives, window probes ==== */
+
+Test(reasm_flow, loss_in_either_direction)
+{
+	handshake(1, 40105);
+	pkt(2, CL, 40105, SV, 143, F_ACK, 101, 501, "a1 ");
+	/* 104-107 lost */
+	pkt(3, CL, 40105, SV, 143, F_ACK, 108, 501, "NOOP");
+	/* the server's ACK proves them sent; it comes before its data */
+	pkt(4, SV, 143, CL, 40105, F_ACK, 501, 112, "a1 OK");
+	/* 506-510 lost */
+	pkt(5, SV, 143, CL, 40105, F_ACK, 511, 112, "tail");
+	pkt(6, CL, 40105, SV, 143, F_ACK, 112, 515, NULL);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40105>10.0.0.2:143 @1\n"
+			 "1 C a1 \n"
+			 "1 C gap 4\n"
+			 "1 C NOOP\n"
+			 "1 S a1 OK\n"
+			 "1 S gap 5\n"
+			 "1 S tail\n");
+	cr_assert_eq(flow_table_stats(T)->gaps, 2);
+	cr_assert_eq(flow_table_stats(T)->gap_bytes, 9);
+}
+
+Test(reasm_flow, ack_of_bytes_never_sent_makes_no_gap)
+{
+	handshake(1, 40106);
+	pkt(2, SV, 143, CL, 40106, F_ACK, 501, 101, "* OK");
+	/* the client acks 100,000 bytes the server never sent: a lie that
+	 * would make everything the server sends next look old */
+	pkt(3, CL, 40106, SV, 143, F_ACK, 101, 100505, NULL);
+	pkt(4, SV, 143, CL, 40106, F_ACK, 505, 101, " more");
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40106>10.0.0.2:143 @1\n"
+			 "1 S * OK\n"
+			 "1 S  more\n");
+	cr_assert_eq(flow_table_stats(T)->gaps, 0);
+}
+
+Test(reasm_flow, keepalives_make_no_bytes_and_no_gaps)
+{
+	handshake(1, 40107);
+	pkt(2, CL, 40107, SV, 143, F_ACK, 101, 501, "a1 IDLE");
+	pkt(3, SV, 143, CL, 40107, F_ACK, 501, 108, "+ idling");
+	/* keep-alives both ways: one garbage byte just before the next
+	 * one, answered by a plain ACK; then one without a byte */
+	pkt(4, CL, 40107, SV, 143, F_ACK, 107, 509, "x");
+	pkt(5, SV, 143, CL, 40107, F_ACK, 509, 108, NULL);
+	pkt(6, SV, 143, CL, 40107, F_ACK, 508, 108, "y");
+	pkt(7, CL, 40107, SV, 143, F_ACK, 108, 509, NULL);
+	pkt(8, CL, 40107, SV, 143, F_ACK, 107, 509, NULL);
+	pkt(9, CL, 40107, SV, 143, F_ACK, 108, 509, "DONE");
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40107>10.0.0.2:143 @1\n"
+			 "1 C a1 IDLE\n"
+			 "1 S + idling\n"
+			 "1 C DONE\n");
+	cr_assert_eq(flow_table_stats(T)->gaps, 0);
+	cr_assert_eq(flow_table_stats(T)->retransmitted, 2);
+	cr_assert_eq(flow_table_stats(T)->inconsistent, 0);
+}
+
+Test(reasm_flow, zero_window_probes_make_no_bytes_and_no_gaps)
+{
+	handshake(1, 40108);
+	pkt(2, CL, 40108, SV, 143, F_ACK, 101, 501, "a1 APPEND");
+	/* the server's window closes at 110 */
+	pkt_win(3, SV, 143, CL, 40108, F_ACK, 501, 110, 0, NULL);
+	/* probes: one byte beyond the zero window, thrown away */
+	pkt(4, CL, 40108, SV, 143, F_ACK, 110, 501, "Z");
+	pkt_win(5, SV, 143, CL, 40108, F_ACK, 501, 110, 0, NULL);
+	pkt(6, CL, 40108, SV, 143, F_ACK, 110, 501, "Z");
+	pkt_win(7, SV, 143, CL, 40108, F_ACK, 501, 110, 0, NULL);
+	/* the window opens; the bytes come */
+	pkt_win(8, SV, 143, CL, 40108, F_ACK, 501, 110, 512, NULL);
+	pkt(9, CL, 40108, SV, 143, F_ACK, 110, 501, "ABCD");
+	pkt(10, SV, 143, CL, 40108, F_ACK, 501, 114, NULL);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40108>10.0.0.2:143 @1\n"
+			 "1 C a1 APPEND\n"
+			 "1 C ABCD\n");
+	cr_assert_eq(flow_table_stats(T)->window_probes, 2);
+	cr_assert_eq(flow_table_stats(T)->gaps, 0);
+}
+
+Test(reasm_flow, zero_window_probe_taken_after_all)
+{
+	handshake(1, 40109);
+	pkt(2, CL, 40109, SV, 143, F_ACK, 101, 501, "abc");
+	pkt_win(3, SV, 143, CL, 40109, F_ACK, 501, 104, 0, NULL);
+	pkt(4, CL, 40109, SV, 143, F_ACK, 104, 501, "d");
+	/* the window had opened in the meantime: the ACK shows the probe's
+	 * byte was taken, so it is data after all */
+	pkt(5, SV, 143, CL, 40109, F_ACK, 501, 105, NULL);
+	pkt(6, CL, 40109, SV, 143, F_ACK, 105, 501, "efg");
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40109>10.0.0.2:143 @1\n"
+			 "1 C abc\n"
+			 "1 C d\n"
+			 "1 C efg\n");
+	cr_assert_eq(flow_table_stats(T)->window_probes, 1);
+	cr_assert_eq(flow_table_stats(T)->gaps, 0);
+}
+
+/* ==== flow table: the end of a connection ==== */
+
+Test(reasm_flow, rst_mid_literal)
+{
+	static const char lit[] = "* 1 FETCH (BODY[] {20}\r\n0123";
+	uint32_t sq = 501 + (uint32_t)strlen(lit);
+
+	handshake(1, 40110);
+	pkt(2, CL, 40110, SV, 143, F_ACK, 101, 501, "a1 FETCH 1 BODY[]");
+	pkt(3, SV, 143, CL, 40110, F_ACK, 501, 118, lit);
+	/* 4 literal bytes lost, the literal goes on */
+	pkt(4, SV, 143, CL, 40110, F_ACK, sq + 4, 118, "89abcdef");
+	/* the client aborts mid-literal */
+	pkt(5, CL, 40110, SV, 143, F_RST | F_ACK, 118, sq, NULL);
+	/* the server's segments still in flight, and its FIN: gone */
+	pkt(6, SV, 143, CL, 40110, F_ACK, sq + 12, 118, "ghij)");
+	pkt(7, SV, 143, CL, 40110, F_ACK | F_FIN, sq + 17, 118, NULL);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40110>10.0.0.2:143 @1\n"
+			 "1 C a1 FETCH 1 BODY[]\n"
+			 "1 S * 1 FETCH (BODY[] {20}\r\n0123\n"
+			 "1 S gap 4\n"
+			 "1 S 89abcdef\n"
+			 "1 close rst @5\n");
+	cr_assert_eq(flow_table_stats(T)->flows, 1);
+	cr_assert_eq(flow_table_stats(T)->late, 2);
+	cr_assert_eq(flow_table_stats(T)->open_now, 0);
+	cr_assert_eq(fr.final[1][ISC_DIR_SERVER].gaps, 1);
+	cr_assert_eq(fr.final[1][ISC_DIR_SERVER].gap_bytes, 4);
+}
+
+Test(reasm_flow, rst_far_from_the_sender_not_believed)
+{
+	handshake(1, 40111);
+	pkt(2, SV, 143, CL, 40111, F_ACK, 501, 101, "* OK");
+	/* blind forgeries: far from anything either side sent */
+	pkt(3, CL, 40111, SV, 143, F_RST, 101 + 0x40000000u, 0, NULL);
+	pkt(4, SV, 143, CL, 40111, F_RST, 505 + 0x90000000u, 0, NULL);
+	cr_assert_eq(flow_table_stats(T)->rst_ignored, 2);
+	cr_assert_eq(flow_table_stats(T)->open_now, 1);
+	pkt(5, CL, 40111, SV, 143, F_ACK, 101, 505, "a1 NOOP");
+	/* a real one: at the sender's next sequence number */
+	pkt(6, SV, 143, CL, 40111, F_RST, 505, 0, NULL);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40111>10.0.0.2:143 @1\n"
+			 "1 S * OK\n"
+			 "1 C a1 NOOP\n"
+			 "1 close rst @6\n");
+}
+
+Test(reasm_flow, fin_then_late_retransmission_opens_nothing)
+{
+	handshake(1, 40112);
+	pkt(2, CL, 40112, SV, 143, F_ACK, 101, 501, "a1 LOGOUT");
+	pkt(3, SV, 143, CL, 40112, F_ACK, 501, 110, "* BYE");
+	pkt(4, SV, 143, CL, 40112, F_ACK | F_FIN, 506, 110, NULL);
+	pkt(5, CL, 40112, SV, 143, F_ACK | F_FIN, 110, 507, NULL);
+	pkt(6, SV, 143, CL, 40112, F_ACK, 507, 111, NULL);
+	/* late copies of both sides' bytes and of a FIN */
+	pkt(7, CL, 40112, SV, 143, F_ACK, 101, 501, "a1 LOGOUT");
+	pkt(8, SV, 143, CL, 40112, F_ACK, 501, 110, "* BYE");
+	pkt(9, SV, 143, CL, 40112, F_ACK | F_FIN, 506, 110, NULL);
+	pkt(10, CL, 40112, SV, 143, F_SYN, 100, 0, NULL);	/* the old SYN */
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40112>10.0.0.2:143 @1\n"
+			 "1 C a1 LOGOUT\n"
+			 "1 S * BYE\n"
+			 "1 S fin\n"
+			 "1 C fin\n"
+			 "1 close fin @5\n");
+	cr_assert_eq(flow_table_stats(T)->flows, 1);
+	cr_assert_eq(flow_table_stats(T)->late, 5);
+	cr_assert_eq(flow_table_stats(T)->segments, 2);
+	/* once the linger time (here the 100 ns idle timeout) is over,
+	 * bytes on those ports are a connection joined midstream */
+	pkt(106, CL, 40112, SV, 143, F_ACK, 110, 507, "a2 NOOP");
+	cr_assert(strstr(log_str(&fr.log),
+			 "2 open 10.0.0.1:40112>10.0.0.2:143 mid @106\n"
+			 "2 C a2 NOOP\n"));
+}
+
+Test(reasm_flow, bytes_after_a_fin_are_cut)
+{
+	handshake(1, 40113);
+	pkt(2, CL, 40113, SV, 143, F_ACK | F_FIN, 101, 501, "abcd");
+	pkt(3, CL, 40113, SV, 143, F_ACK, 103, 501, "cdXYZ");
+	pkt(4, CL, 40113, SV, 143, F_ACK, 105, 501, "more");
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40113>10.0.0.2:143 @1\n"
+			 "1 C abcd\n"
+			 "1 C fin\n");
+	cr_assert_eq(flow_table_stats(T)->past_fin, 2);
+}
+
+Test(reasm_flow, port_reuse_after_rst)
+{
+	handshake(1, 40114);
+	pkt(2, CL, 40114, SV, 143, F_RST, 101, 0, NULL);
+	pkt(3, SV, 143, CL, 40114, F_ACK, 501, 101, NULL);	/* late */
+	pkt(4, CL, 40114, SV, 143, F_SYN, 5000, 0, NULL);
+	pkt(5, SV, 143, CL, 40114, F_SYN | F_ACK, 800, 5001, NULL);
+	pkt(6, CL, 40114, SV, 143, F_ACK, 5001, 801, "again");
+	flow_table_finish(T, 9, FLOW_END_EOF);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40114>10.0.0.2:143 @1\n"
+			 "1 close rst @2\n"
+			 "2 open 10.0.0.1:40114>10.0.0.2:143 @4\n"
+			 "2 C again\n"
+			 "2 close eof @9\n");
+	cr_assert_eq(flow_table_stats(T)->late, 1);
+}
+
+Test(reasm_flow, closed_flows_make_room_before_live_ones)
+{
+	lim.max_flows = 2;
+	table_make();
+	handshake(1, 40120);
+	pkt(1, CL, 40120, SV, 143, F_ACK | F_FIN, 101, 501, NULL);
+	pkt(1, SV, 143, CL, 40120, F_ACK | F_FIN, 501, 102, NULL);
+	handshake(2, 40121);
+	/* full: one closed entry and one live flow; the closed one goes */
+	pkt(3, CL, 40122, SV, 143, F_SYN, 1, 0, NULL);
+	cr_assert_eq(flow_table_stats(T)->evicted, 0);
+	cr_assert_eq(flow_table_stats(T)->open_now, 2);
+	/* now both are live: the least recent is evicted */
+	pkt(4, CL, 40123, SV, 143, F_SYN, 1, 0, NULL);
+	cr_assert_eq(flow_table_stats(T)->evicted, 1);
+	cr_assert(strstr(log_str(&fr.log), "2 close evicted @2\n"));
+	/* the closed entry is gone: the late ACK of flow 1 opens nothing
+	 * anyway, being a bare ACK */
+	pkt(5, CL, 40120, SV, 143, F_ACK, 102, 502, NULL);
+	cr_assert_eq(flow_table_stats(T)->flows, 4);
+	cr_assert_eq(flow_table_stats(T)->late, 0);
+}
+
+/* ==== flow table: per-flow counters ==== */
+
+Test(reasm_flow, per_flow_counters_reach_close)
+{
+	handshake(1, 40130);
+	pkt(2, CL, 40130, SV, 143, F_ACK, 110, 501, "jk");	/* held */
+	pkt(3, CL, 40130, SV, 143, F_ACK, 110, 501, "Jk");	/* differs */
+	pkt(4, SV, 143, CL, 40130, F_ACK, 501, 101, "* OK");
+	pkt(5, SV, 143, CL, 40130, F_ACK, 501, 101, "* OK");	/* rexmit */
+	handshake(6, 40131);
+	pkt(7, CL, 40131, SV, 143, F_ACK, 101, 501, "a1 NOOP");
+	flow_table_finish(T, 9, FLOW_END_EOF);
+	cr_assert_eq(fr.final[1][ISC_DIR_CLIENT].inconsistent, 1);
+	cr_assert_eq(fr.final[1][ISC_DIR_CLIENT].gaps, 1);
+	cr_assert_eq(fr.final[1][ISC_DIR_CLIENT].gap_bytes, 9);
+	cr_assert_eq(fr.final[1][ISC_DIR_CLIENT].bytes_delivered, 2);
+	cr_assert_eq(fr.final[1][ISC_DIR_SERVER].retransmitted, 1);
+	cr_assert_eq(fr.final[1][ISC_DIR_SERVER].inconsistent, 0);
+	cr_assert_eq(fr.final[1][ISC_DIR_SERVER].bytes_delivered, 4);
+	/* each flow has its own */
+	cr_assert_eq(fr.final[2][ISC_DIR_CLIENT].inconsistent, 0);
+	cr_assert_eq(fr.final[2][ISC_DIR_CLIENT].bytes_delivered, 7);
+	cr_assert_eq(fr.final[2][ISC_DIR_SERVER].segments, 0);
+	cr_assert_eq(flow_table_stats(T)->inconsistent, 1);
+}
+
+/* ==== flow table: orders of whole packets ==== */
+
+Test(reasm_flow, every_order_of_five_client_segments)
+{
+	static const struct tseg segs[] = {
+		{ 0, "a1 LO" }, { 5, "GIN b" }, { 10, "ob se" },
+		{ 15, "cret" }, { 3, "LOGI" },
+	};
+	int perm[5] = { 0, 1, 2, 3, 4 }, i, count = 0;
+
+	do {
+		flow_teardown();
+		flow_setup();
+		handshake(1, 40140);
+		for (i = 0; i < 5; i++)
+			pkt(2, CL, 40140, SV, 143, F_ACK,
+			    101 + segs[perm[i]].off, 501, segs[perm[i]].text);
+		pkt(3, SV, 143, CL, 40140, F_ACK, 501, 120, "a1 OK");
+		cr_assert_str_eq(log_str(&fr.bytes[ISC_DIR_CLIENT]),
+				 "a1 LOGIN bob secret");
+		cr_assert_str_eq(log_str(&fr.bytes[ISC_DIR_SERVER]), "a1 OK");
+		cr_assert_eq(fr.gap_events, 0);
+		count++;
+	} while (next_perm(perm, 5));
+	cr_assert_eq(count, 120);
+}
+
+/* ==== flow table: hashing ==== */
+
+Test(reasm_flow, siphash_reference_vectors)
+{
+	uint8_t key[16], msg[15];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		key[i] = (uint8_t)i;
+	for (i = 0; i < 15; i++)
+		msg[i] = (uint8_t)i;
+	/* from the SipHash paper's reference implementation */
+	cr_assert_eq(reasm_siphash(key, msg, 0), 0x726fdb47dd0e0e31ULL);
+	cr_assert_eq(reasm_siphash(key, msg, 8), 0x93f5f5799a932462ULL);
+	cr_assert_eq(reasm_siphash(key, msg, 15), 0xa129ca6149be45e5ULL);
+}
+
+/* Feeds 6000 pseudo-random packets over 700 4-tuples (handshakes, data in
+ * both directions, FINs, RSTs, silences long enough to expire flows) to a
+ * table of 300 flows. With key set, the table gets that hash key first;
+ * with rekey, a new key halfway through (every entry is rehashed). */
+static void mixed_traffic(const uint8_t *key, const uint8_t *rekey)
+{
+	static uint32_t cseq[700], sseq[700];
+	isc_time ts = 1000;
+	int i;
+
+	lim.max_flows = 300;
+	lim.idle_timeout = 5000;
+	table_make();
+	if (key)
+		flow_table_set_hash_key(T, key);
+	rng_state = 0x5eed;
+	for (i = 0; i < 700; i++) {
+		cseq[i] = (uint32_t)rng();
+		sseq[i] = (uint32_t)rng();
+	}
+	for (i = 0; i < 6000; i++) {
+		uint32_t k = (uint32_t)(rng() % 700), kind = (uint32_t)(rng() % 16);
+		char a[INET_ADDRSTRLEN];
+		uint16_t port = (uint16_t)(30000 + k);
+		static const char *const words[] = { "a1 NOOP", "* OK", "x",
+						     "a2 LOGIN u p" };
+		const char *w = words[rng() % 4];
+
+		if (i == 3000 && rekey)
+			flow_table_set_hash_key(T, rekey);
+		snprintf(a, sizeof(a), "10.9.%u.%u", k >> 8, k & 255);
+		ts += (isc_time)(rng() % 3 == 0 ? rng() % 40 : 0);
+		if (rng() % 1000 == 0)
+			ts += 6000;		/* a silence: flows expire */
+		if (kind == 0) {
+			pkt(ts, a, port, SV, 143, F_SYN, cseq[k]++, 0, NULL);
+		} else if (kind == 1) {
+			pkt(ts, SV, 143, a, port, F_SYN | F_ACK, sseq[k]++,
+			    cseq[k], NULL);
+		} else if (kind < 8) {
+			pkt(ts, a, port, SV, 143, F_ACK, cseq[k], sseq[k], w);
+			cseq[k] += (uint32_t)strlen(w) + (rng() % 9 == 0);
+		} else if (kind < 14) {
+			pkt(ts, SV, 143, a, port, F_ACK, sseq[k], cseq[k], w);
+			sseq[k] += (uint32_t)strlen(w) + (rng() % 9 == 0);
+		} else if (kind == 14) {
+			pkt(ts, a, port, SV, 143, F_ACK | F_FIN, cseq[k]++,
+			    sseq[k], NULL);
+		} else {
+			pkt(ts, SV, 143, a, port, rng() % 2 ? F_RST : F_ACK | F_FIN,
+			    sseq[k]++, cseq[k], NULL);
+			/* and a copy of the client's last bytes, late */
+			pkt(ts, a, port, SV, 143, F_ACK, cseq[k] - 1, sseq[k], "x");
+		}
+	}
+	flow_table_finish(T, ts, FLOW_END_EOF);
+}
+
+Test(reasm_flow, output_does_not_depend_on_the_hash_key)
+{
+	static const uint8_t zero[16], ones[16] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	};
+	char *first;
+	struct flow_stats st;
+
+	mixed_traffic(NULL, NULL);		/* the random key */
+	first = strdup(log_str(&fr.log));
+	st = *flow_table_stats(T);
+	cr_assert(st.flows > 1000 && st.evicted > 0 && st.timed_out > 0 &&
+		  st.late > 0 && st.gaps > 0,
+		  "the mix must reach every path: flows %lu evicted %lu "
+		  "timed out %lu late %lu gaps %lu rst %lu fin %lu",
+		  (unsigned long)st.flows,
+		  (unsigned long)st.evicted, (unsigned long)st.timed_out,
+		  (unsigned long)st.late, (unsigned long)st.gaps,
+		  (unsigned long)fr.close_why[FLOW_END_RST],
+		  (unsigned long)fr.close_why[FLOW_END_FIN]);
+	flow_teardown();
+	flow_setup();
+	mixed_traffic(zero, NULL);
+	cr_assert_str_eq(log_str(&fr.log), first);
+	flow_teardown();
+	flow_setup();
+	mixed_traffic(ones, zero);		/* rekeyed with flows in */
+	cr_assert_str_eq(log_str(&fr.log), first);
+	cr_assert_eq(memcmp(flow_table_stats(T), &st, sizeof(st)), 0);
+	free(first);
 }
