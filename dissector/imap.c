@@ -1594,3 +1594,15 @@ const char *imap_session_user(const struct imap_session *s)
 {
 	return s->user;
 }
+
+int imap_role_hint(const uint8_t *p, size_t len)
+{
+	const uint8_t *lf = memchr(p, '\n', len);
+	size_t l = lf ? (size_t)(lf - p) : len;
+	if (starts_ci(p, l, "* OK") || starts_ci(p, l, "* PREAUTH") ||
+	    starts_ci(p, l, "* BYE"))
+		return 1;
+	if (lf && plausible_command(p, strip_cr(p, l)))
+		return -1;
+	return 0;
+}

@@ -168,4 +168,10 @@ void imap_end(struct imap_session *s, isc_time ts);
 /* The user as currently known, or NULL. */
 const char *imap_session_user(const struct imap_session *s);
 
+/* Who sent the first bytes of a connection joined without a handshake:
+ * +1 for a server greeting ("* OK", "* PREAUTH", "* BYE"), -1 for a line
+ * that is a command (tag SP known command), 0 when the first line can't
+ * tell. Only p's first line is read. */
+int imap_role_hint(const uint8_t *p, size_t len);
+
 #endif

@@ -70,6 +70,9 @@ void out_flow_init(struct out_flow *f, const struct flow_info *fi)
 	f->server_port = fi->server_port;
 	f->start = fi->start;
 	f->midstream = fi->midstream;
+	f->role_basis = flow_role_basis_names[fi->role_basis];
+	f->reasm[0] = fi->stats[0];
+	f->reasm[1] = fi->stats[1];
 	uint64_t h = 0xcbf29ce484222325ULL;
 	h = fnv(h, &fi->client, sizeof(fi->client));
 	h = fnv(h, &fi->server, sizeof(fi->server));

@@ -17,6 +17,10 @@ struct out_flow {
 	uint16_t client_port, server_port;
 	isc_time start;
 	bool midstream;
+	const char *role_basis;			/* "syn", "port" or "content" */
+	/* The flow's reassembly counters per direction (ISC_DIR_*), valid
+	 * until the flow's close() returns. */
+	const struct reasm_stats *reasm[2];
 	char community_id[64];			/* "1:" + base64 of SHA-1 */
 };
 

@@ -372,6 +372,18 @@ void out_json_session(struct out_json *j, const struct out_flow *f,
 		add_int(tl, "client", cl[IMAP_HC_OPAQUE_BYTES]);
 		add_int(tl, "server", sv[IMAP_HC_OPAQUE_BYTES]);
 	}
+	add_str(im, "roles_from", f->role_basis);
+	if (f->reasm[0] && f->reasm[1]) {
+		json_object *tcp = obj(im, "tcp");
+		for (int d = 0; d < 2; d++) {
+			const struct reasm_stats *rs = f->reasm[d];
+			json_object *o = obj(tcp, d == ISC_DIR_CLIENT ? "client" : "server");
+			add_int(o, "retransmitted", rs->retransmitted);
+			add_int(o, "out_of_order", rs->ooo_held);
+			add_int(o, "overlaps", rs->overlaps);
+			add_int(o, "inconsistent", rs->inconsistent);
+		}
+	}
 	json_object *an = obj(im, "anomalies");
 	add_int(an, "count", s->anomalies);
 	json_object_object_add(an, "kinds",

@@ -1,6 +1,7 @@
 /* output/report.c: see report.h. */
 #include "report.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,9 @@ struct report {
 	struct report_config cfg;
 	struct flow_ops ops;
 	struct report_stats st;
+	struct isc_addr host;		/* only_host, parsed */
+	char **users;			/* distinct names, in the order seen */
+	size_t nusers;
 };
 
 /* One flow's state. */
@@ -17,7 +21,83 @@ struct rsess {
 	struct imap_session *imap;
 	struct out_transcript *tr;
 	enum flow_end why;
+	bool shown;			/* matches the filters (so far) */
+	bool user_matched;		/* only_user was named by an attempt */
+	/* With only_user, records wait here until the user matches. */
+	FILE *hold;
+	char *hold_buf;
+	size_t hold_len;
+	struct out_json *hold_json;
 };
+
+/* ---- filters and held records ------------------------------------------ */
+
+static bool host_matches(const struct report *r, const struct flow_info *fi)
+{
+	return !memcmp(&fi->client, &r->host, sizeof(r->host)) ||
+	       !memcmp(&fi->server, &r->host, sizeof(r->host));
+}
+
+/* The JSON writer this session's records go to now, or NULL for none. */
+static struct out_json *json_of(struct rsess *rs)
+{
+	if (!rs->rep->cfg.json || !rs->shown)
+		return NULL;
+	if (rs->hold_json) {
+		fflush(rs->hold);
+		if (rs->hold_len > REPORT_HOLD_MAX) {
+			/* bounded: a session that never names the user
+			 * can't make us hold its records without end */
+			rs->rep->st.held_dropped++;
+			return NULL;
+		}
+		return rs->hold_json;
+	}
+	return rs->rep->cfg.json;
+}
+
+/* The user is named: records held so far go out, the rest directly. */
+static void release_held(struct rsess *rs)
+{
+	if (!rs->hold)
+		return;
+	fflush(rs->hold);
+	if (rs->hold_len && rs->rep->cfg.json_file)
+		fwrite(rs->hold_buf, 1, rs->hold_len, rs->rep->cfg.json_file);
+	out_json_free(&rs->hold_json);
+	fclose(rs->hold);
+	free(rs->hold_buf);
+	rs->hold = NULL;
+	rs->hold_buf = NULL;
+}
+
+static void drop_held(struct rsess *rs)
+{
+	if (!rs->hold)
+		return;
+	out_json_free(&rs->hold_json);
+	fclose(rs->hold);
+	free(rs->hold_buf);
+	rs->hold = NULL;
+	rs->hold_buf = NULL;
+}
+
+/* Counts a user name once (at most REPORT_USERS_MAX told apart). */
+static void note_user(struct report *r, const char *name)
+{
+	for (size_t i = 0; i < r->nusers; i++)
+		if (!strcmp(r->users[i], name))
+			return;
+	r->st.users++;
+	if (r->nusers >= REPORT_USERS_MAX)
+		return;
+	char **nu = realloc(r->users, (r->nusers + 1) * sizeof(*nu));
+	if (!nu)
+		return;
+	r->users = nu;
+	if ((r->users[r->nusers] = strdup(name)) != NULL)
+		r->nusers++;
+}
 
 /* ---- dissector events --------------------------------------------------- */
 
@@ -41,6 +121,8 @@ static void ev_marker(void *ctx, enum isc_dir dir, isc_time ts,
 		      enum imap_marker m, uint64_t arg, const char *text)
 {
 	struct rsess *rs = ctx;
+	if (m == IMAP_MARK_ANOMALY)
+		rs->rep->st.anomalies++;
 	if (rs->tr)
 		out_tr_marker(rs->tr, dir, ts, m, arg, text);
 }
@@ -58,19 +140,29 @@ static void ev_command(void *ctx, const struct imap_cmd_rec *c)
 		st->commands_no++;
 	else
 		st->commands_bad++;
-	if (rs->rep->cfg.json)
-		out_json_command(rs->rep->cfg.json, &rs->f, c);
+	struct out_json *j = json_of(rs);
+	if (j)
+		out_json_command(j, &rs->f, c);
 }
 
 static void ev_auth(void *ctx, const struct imap_auth_rec *a)
 {
 	struct rsess *rs = ctx;
+	struct report *r = rs->rep;
+	r->st.auth_attempts++;
 	if (!a->status || strcmp(a->status, "OK"))
-		rs->rep->st.auth_failures++;
+		r->st.auth_failures++;
+	if (a->user)
+		note_user(r, a->user);
+	if (r->cfg.only_user && a->user && !strcmp(a->user, r->cfg.only_user)) {
+		rs->user_matched = true;
+		release_held(rs);
+	}
 	if (rs->tr)
 		out_tr_auth(rs->tr, a);
-	if (rs->rep->cfg.json)
-		out_json_auth(rs->rep->cfg.json, &rs->f, a);
+	struct out_json *j = json_of(rs);
+	if (j)
+		out_json_auth(j, &rs->f, a);
 }
 
 static void write_transcript(struct rsess *rs)
@@ -93,13 +185,37 @@ static void write_transcript(struct rsess *rs)
 static void ev_end(void *ctx, isc_time ts, const struct imap_session_rec *s)
 {
 	struct rsess *rs = ctx;
+	struct report_stats *st = &rs->rep->st;
 	const char *why = s->logout ? "logout" : flow_end_names[rs->why];
-	if (rs->tr) {
+
+	if (rs->why == FLOW_END_EOF || rs->why == FLOW_END_SHUTDOWN)
+		st->sessions_open_at_end += !s->logout;
+	if (rs->why == FLOW_END_IDLE || rs->why == FLOW_END_EVICTED)
+		st->sessions_cut += !s->logout;
+	st->sessions_starttls += s->starttls;
+	st->sessions_compress += s->compress;
+	for (int d = 0; d < 2; d++) {
+		st->gaps += s->half[d][IMAP_HC_GAPS];
+		st->gap_bytes += s->half[d][IMAP_HC_GAP_BYTES];
+	}
+	if (rs->rep->cfg.only_user) {
+		if (!rs->user_matched && s->user &&
+		    !strcmp(s->user, rs->rep->cfg.only_user))
+			rs->user_matched = true;
+		rs->shown = rs->shown && rs->user_matched;
+		if (rs->shown)
+			release_held(rs);
+		else
+			drop_held(rs);
+	}
+	st->sessions_shown += rs->shown;
+	if (rs->tr && rs->shown) {
 		out_tr_end(rs->tr, ts, why, s);
 		write_transcript(rs);
 	}
-	if (rs->rep->cfg.json)
-		out_json_session(rs->rep->cfg.json, &rs->f, ts, why, s);
+	struct out_json *j = json_of(rs);
+	if (j)
+		out_json_session(j, &rs->f, ts, why, s);
 }
 
 static const struct imap_sink sink = {
@@ -121,6 +237,8 @@ static void *fl_open(void *ctx, const struct flow_info *fi)
 		return NULL;
 	rs->rep = r;
 	out_flow_init(&rs->f, fi);
+	rs->shown = (!r->cfg.only_host || host_matches(r, fi)) &&
+		    (!r->cfg.only_session || !strcmp(r->cfg.only_session, rs->f.id));
 	struct imap_config ic = {
 		.lim = r->cfg.lim,
 		.show_secrets = r->cfg.show_secrets,
@@ -128,12 +246,20 @@ static void *fl_open(void *ctx, const struct flow_info *fi)
 	};
 	if (imap_session_new(&ic, &sink, rs, &rs->imap) < 0)
 		goto err;
-	if ((r->cfg.transcripts || r->cfg.transcript_dir) &&
+	if ((r->cfg.transcripts || r->cfg.transcript_dir) && rs->shown &&
 	    out_tr_new(&r->cfg.tr, &rs->f, &rs->tr) < 0)
 		goto err;
+	if (r->cfg.only_user && r->cfg.json && rs->shown) {
+		rs->hold = open_memstream(&rs->hold_buf, &rs->hold_len);
+		if (!rs->hold || out_json_new(rs->hold, false, &rs->hold_json) < 0)
+			goto err;
+	}
 	r->st.sessions++;
+	r->st.sessions_midstream += fi->midstream;
 	return rs;
 err:
+	drop_held(rs);
+	out_tr_free(&rs->tr);
 	imap_session_free(&rs->imap);
 	free(rs);
 	return NULL;
@@ -165,9 +291,17 @@ static void fl_close(void *ctx, void *flow, isc_time ts, enum flow_end why)
 		return;
 	rs->why = why;
 	imap_end(rs->imap, ts);
+	drop_held(rs);
 	imap_session_free(&rs->imap);
 	out_tr_free(&rs->tr);
 	free(rs);
+}
+
+/* Who spoke first, for flows joined without a handshake. */
+static int fl_role_hint(void *ctx, const uint8_t *p, size_t len)
+{
+	(void)ctx;
+	return imap_role_hint(p, len);
 }
 
 int report_new(const struct report_config *cfg, struct report **r_r)
@@ -176,21 +310,38 @@ int report_new(const struct report_config *cfg, struct report **r_r)
 	if (!r)
 		return ISC_ENOMEM;
 	r->cfg = *cfg;
+	if (cfg->only_host) {
+		if (inet_pton(AF_INET, cfg->only_host, r->host.a) == 1) {
+			r->host.family = 4;
+		} else if (inet_pton(AF_INET6, cfg->only_host, r->host.a) == 1) {
+			r->host.family = 6;
+		} else {
+			free(r);
+			return ISC_EINVAL;
+		}
+	}
 	r->ops = (struct flow_ops){
 		.open = fl_open,
 		.data = fl_data,
 		.gap = fl_gap,
 		.close = fl_close,
+		.role_hint = fl_role_hint,
 		.ctx = r,
 	};
 	*r_r = r;
 	return 0;
 }
 
-void report_free(struct report **r)
+void report_free(struct report **rp)
 {
-	free(*r);
-	*r = NULL;
+	struct report *r = *rp;
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nusers; i++)
+		free(r->users[i]);
+	free(r->users);
+	free(r);
+	*rp = NULL;
 }
 
 const struct flow_ops *report_flow_ops(struct report *r)
@@ -201,4 +352,12 @@ const struct flow_ops *report_flow_ops(struct report *r)
 const struct report_stats *report_stats(const struct report *r)
 {
 	return &r->st;
+}
+
+size_t report_users(const struct report *r, const char **names, size_t n)
+{
+	size_t k = r->nusers < n ? r->nusers : n;
+	for (size_t i = 0; i < k; i++)
+		names[i] = r->users[i];
+	return k;
 }

@@ -17,7 +17,7 @@ oneline() {	# oneline NAME FILE PATTERN: stderr is one line matching PATTERN
 	fi
 }
 
-"$bin" -r "$samples/login-fetch.pcap" >/dev/null 2>"$tmp/e"; check "success" 0 $?
+"$bin" -q -r "$samples/login-fetch.pcap" >/dev/null 2>"$tmp/e"; check "success" 0 $?
 [ -s "$tmp/e" ] && { echo "FAIL success: stderr not empty"; cat "$tmp/e"; fail=1; }
 
 "$bin" --no-such-option 2>"$tmp/e"; check "unknown option" 2 $?
@@ -35,30 +35,55 @@ oneline "not a capture" "$tmp/e" "text.pcap"
 
 # cut off mid-record: the sessions read so far are still reported
 head -c 3000 "$samples/append.pcap" > "$tmp/cut.pcap"
-"$bin" -r "$tmp/cut.pcap" --json >"$tmp/cut.json" 2>"$tmp/e"; check "cut-off capture" 1 $?
+"$bin" -q -r "$tmp/cut.pcap" --json >"$tmp/cut.json" 2>"$tmp/e"; check "cut-off capture" 1 $?
 oneline "cut-off capture" "$tmp/e" "cut.pcap.*byte offset 3000"
 grep -q '"dataset":"imap.session"' "$tmp/cut.json" || { echo "FAIL cut-off capture: no session record"; fail=1; }
 grep -q '"command":"LOGIN"' "$tmp/cut.json" || { echo "FAIL cut-off capture: LOGIN before the cut not reported"; fail=1; }
 
 # stdin gives the same records as the file
-"$bin" -r "$samples/append.pcap" --json > "$tmp/a1"
-"$bin" -r - --json < "$samples/append.pcap" > "$tmp/a2"; check "stdin" 0 $?
+"$bin" -q -r "$samples/append.pcap" --json > "$tmp/a1"
+"$bin" -q -r - --json < "$samples/append.pcap" > "$tmp/a2"; check "stdin" 0 $?
 cmp -s "$tmp/a1" "$tmp/a2" || { echo "FAIL stdin: records differ from the file's"; fail=1; }
 
 # deterministic: byte-identical across runs
-"$bin" -r "$samples/append.pcap" --json > "$tmp/a3"
+"$bin" -q -r "$samples/append.pcap" --json > "$tmp/a3"
 cmp -s "$tmp/a1" "$tmp/a3" || { echo "FAIL determinism: two runs differ"; fail=1; }
 
 # -o DIR: imap.json and one transcript per session, named by session id
-"$bin" -r "$samples/login-fetch.pcap" -o "$tmp/out"; check "-o DIR" 0 $?
+"$bin" -q -r "$samples/login-fetch.pcap" -o "$tmp/out"; check "-o DIR" 0 $?
 id=$(grep -o '"session_id":"[0-9a-f]*"' "$tmp/out/imap.json" | head -1 | cut -d'"' -f4)
 [ -n "$id" ] && [ -s "$tmp/out/transcripts/$id.txt" ] || { echo "FAIL -o DIR: no transcripts/$id.txt"; fail=1; }
-"$bin" -r "$samples/login-fetch.pcap" --color=never > "$tmp/t1"
+"$bin" -q -r "$samples/login-fetch.pcap" --color=never > "$tmp/t1"
 cmp -s "$tmp/t1" "$tmp/out/transcripts/$id.txt" || { echo "FAIL -o DIR: transcript differs from stdout's"; fail=1; }
 
 # secrets: redacted by default, shown on request
-if "$bin" -r "$samples/login-fetch.pcap" | grep -q tanstaaf1; then echo "FAIL redaction: password printed"; fail=1; fi
-"$bin" -r "$samples/login-fetch.pcap" --show-secrets | grep -q tanstaaf1 || { echo "FAIL --show-secrets: password not shown"; fail=1; }
+if "$bin" -q -r "$samples/login-fetch.pcap" | grep -q tanstaaf1; then echo "FAIL redaction: password printed"; fail=1; fi
+"$bin" -q -r "$samples/login-fetch.pcap" --show-secrets | grep -q tanstaaf1 || { echo "FAIL --show-secrets: password not shown"; fail=1; }
+
+# the run summary goes to stderr, not stdout, and -q silences it
+"$bin" -r "$samples/login-fetch.pcap" --json >"$tmp/j" 2>"$tmp/e"
+grep -q "sessions: 1 (1 complete, 0 closed idle or evicted, 0 open at the end" "$tmp/e" || { echo "FAIL summary: not on stderr"; cat "$tmp/e"; fail=1; }
+cmp -s "$tmp/j" "$tmp/a1" 2>/dev/null || true
+"$bin" -q -r "$samples/login-fetch.pcap" --json >"$tmp/j2" 2>"$tmp/e"
+[ -s "$tmp/e" ] && { echo "FAIL -q: stderr not empty"; fail=1; }
+cmp -s "$tmp/j" "$tmp/j2" || { echo "FAIL summary: stdout changed by -q"; fail=1; }
+
+# filters: the analysis sees everything, the output shows the matching sessions
+n() { grep -c '"dataset":"imap.session"' "$1"; }
+"$bin" -q -r "$samples/idle.pcap" --json >"$tmp/all"
+"$bin" -q -r "$samples/auth-login.pcap" -r "$samples/idle.pcap" --user ada --json >"$tmp/ada"
+[ "$(n "$tmp/all")" = 2 ] && [ "$(n "$tmp/ada")" = 1 ] || { echo "FAIL --user: $(n "$tmp/ada") sessions"; fail=1; }
+grep -q '"command":"CAPABILITY"' "$tmp/ada" || { echo "FAIL --user: records before the login not kept"; fail=1; }
+grep '"dataset":"imap.session"' "$tmp/ada" | grep -q '"name":"ada"' || { echo "FAIL --user: wrong session"; fail=1; }
+sid=$(grep '"dataset":"imap.session"' "$tmp/all" | head -1 | grep -o '"session_id":"[0-9a-f]*"' | cut -d'"' -f4)
+"$bin" -q -r "$samples/idle.pcap" --session "$sid" --json >"$tmp/one"
+[ "$(n "$tmp/one")" = 1 ] && ! grep -v "$sid" "$tmp/one" | grep -q '"dataset":"imap.command"' ||
+	{ echo "FAIL --session"; fail=1; }
+"$bin" -q -r "$samples/ipv6.pcap" --host ::1 --json >"$tmp/h6"
+"$bin" -q -r "$samples/ipv6.pcap" --host 192.0.2.1 --json >"$tmp/h4"
+[ "$(n "$tmp/h6")" = 1 ] && [ "$(n "$tmp/h4")" = 0 ] || { echo "FAIL --host"; fail=1; }
+grep -q '"sessions":1' "$tmp/h4" || { echo "FAIL --host: the stats record should still count the session"; fail=1; }
+"$bin" -r "$samples/ipv6.pcap" --host nonsense 2>"$tmp/e"; check "--host not an address" 2 $?
 
 [ $fail = 0 ] && echo "all cli checks passed"
 exit $fail
