@@ -1,18 +1,35 @@
-/* output/json.c: see json.h. */
+/* output/json.c: see json.h.
+ *
+ * Records are written straight into a buffer as JSON text, member by
+ * member, and the buffer goes out with one fwrite: building a json-c
+ * object tree for every record (one allocation per member, a hash table
+ * per object) cost two thirds of the run time on a capture of many short
+ * sessions. The escaping follows json-c's (and RFC 8259): \" \\ \b \f
+ * \n \r \t, other control characters as \u00XX, "/" as it is; wire
+ * strings are made valid UTF-8 first (output/text.h). json-c stays what
+ * the tests parse records with. */
 #include "json.h"
 #include "text.h"
 
-#include <json-c/json.h>
 #include <openssl/ssl.h>
-#include "../dissector/tlshello.h"
 #include <stdlib.h>
 #include <string.h>
+#include "../dissector/tlshello.h"
+
+#define JW_DEPTH 8		/* nesting of the records' objects */
 
 struct out_json {
 	FILE *f;
 	bool flush;
 	uint64_t records;
-	struct out_buf tmp;
+	struct out_buf b;	/* the record being written */
+	struct out_buf tmp;	/* a wire string made valid UTF-8 */
+	bool first[JW_DEPTH];	/* no member yet at this depth */
+	int depth;
+	/* the date and time of day of the last timestamp written, so that
+	 * gmtime runs once a second, not once a field */
+	int64_t tsec;
+	char tstr[24];		/* "2026-11-25T10:00:00." */
 };
 
 int out_json_new(FILE *f, bool flush, struct out_json **j_r)
@@ -22,6 +39,7 @@ int out_json_new(FILE *f, bool flush, struct out_json **j_r)
 		return ISC_ENOMEM;
 	j->f = f;
 	j->flush = flush;
+	j->tsec = INT64_MIN;
 	*j_r = j;
 	return 0;
 }
@@ -30,6 +48,7 @@ void out_json_free(struct out_json **jp)
 {
 	if (!*jp)
 		return;
+	out_buf_free(&(*jp)->b);
 	out_buf_free(&(*jp)->tmp);
 	free(*jp);
 	*jp = NULL;
@@ -45,94 +64,195 @@ uint64_t out_json_records(const struct out_json *j)
 	return j->records;
 }
 
-/* ---- building blocks --------------------------------------------------- */
+/* ---- the writer -------------------------------------------------------- */
 
-/* A JSON string from wire bytes, made valid UTF-8. */
-static json_object *wire_str(struct out_json *j, const char *s)
+/* Appends s as a JSON string body (no quotes), escaped. */
+static void esc(struct out_buf *b, const char *s, size_t n)
 {
-	if (!s)
-		return NULL;
+	static const char hex[] = "0123456789abcdef";
+	size_t i = 0;
+	while (i < n) {
+		size_t run = i;
+		while (run < n && (uint8_t)s[run] >= 0x20 && s[run] != '"' &&
+		       s[run] != '\\')
+			run++;
+		out_buf_put(b, s + i, run - i);
+		if (run >= n)
+			break;
+		uint8_t c = (uint8_t)s[run];
+		char e[6] = { '\\', 0 };
+		size_t el = 2;
+		switch (c) {
+		case '"': e[1] = '"'; break;
+		case '\\': e[1] = '\\'; break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		default:
+			memcpy(e + 1, "u00", 3);
+			e[4] = hex[c >> 4];
+			e[5] = hex[c & 15];
+			el = 6;
+		}
+		out_buf_put(b, e, el);
+		i = run + 1;
+	}
+}
+
+/* The comma and "key": that start a member (key NULL in an array). Keys
+ * are this file's own names, or wire names made valid UTF-8 and escaped
+ * by the caller (member_wire). */
+static void member(struct out_json *j, const char *key)
+{
+	if (!j->first[j->depth])
+		out_buf_put(&j->b, ",", 1);
+	j->first[j->depth] = false;
+	if (key) {
+		out_buf_put(&j->b, "\"", 1);
+		out_buf_put(&j->b, key, strlen(key));
+		out_buf_put(&j->b, "\":", 2);
+	}
+}
+
+/* A member whose key comes from the wire (ID parameters, command names). */
+static void member_wire(struct out_json *j, const char *key)
+{
+	if (!j->first[j->depth])
+		out_buf_put(&j->b, ",", 1);
+	j->first[j->depth] = false;
+	j->tmp.len = 0;
+	out_utf8_sanitize(&j->tmp, (const uint8_t *)key, strlen(key));
+	out_buf_put(&j->b, "\"", 1);
+	esc(&j->b, j->tmp.p ? j->tmp.p : "", j->tmp.len);
+	out_buf_put(&j->b, "\":", 2);
+}
+
+static void open_(struct out_json *j, const char *key, char c)
+{
+	member(j, key);
+	out_buf_put(&j->b, &c, 1);
+	if (j->depth + 1 < JW_DEPTH)
+		j->depth++;
+	j->first[j->depth] = true;
+}
+
+static void obj_open(struct out_json *j, const char *key) { open_(j, key, '{'); }
+static void arr_open(struct out_json *j, const char *key) { open_(j, key, '['); }
+
+static void close_(struct out_json *j, char c)
+{
+	out_buf_put(&j->b, &c, 1);
+	if (j->depth > 0)
+		j->depth--;
+}
+
+static void obj_close(struct out_json *j) { close_(j, '}'); }
+static void arr_close(struct out_json *j) { close_(j, ']'); }
+
+/* A string we made (ASCII names, addresses), or null. */
+static void str(struct out_json *j, const char *key, const char *s)
+{
+	member(j, key);
+	if (!s) {
+		out_buf_put(&j->b, "null", 4);
+		return;
+	}
+	out_buf_put(&j->b, "\"", 1);
+	esc(&j->b, s, strlen(s));
+	out_buf_put(&j->b, "\"", 1);
+}
+
+/* The value of a string from the wire, made valid UTF-8, or null. */
+static void wire_value(struct out_json *j, const char *s)
+{
+	if (!s) {
+		out_buf_put(&j->b, "null", 4);
+		return;
+	}
 	j->tmp.len = 0;
 	out_utf8_sanitize(&j->tmp, (const uint8_t *)s, strlen(s));
-	return json_object_new_string_len(j->tmp.p ? j->tmp.p : "", (int)j->tmp.len);
+	out_buf_put(&j->b, "\"", 1);
+	esc(&j->b, j->tmp.p ? j->tmp.p : "", j->tmp.len);
+	out_buf_put(&j->b, "\"", 1);
 }
 
-static json_object *obj(json_object *parent, const char *key)
+static void wire(struct out_json *j, const char *key, const char *s)
 {
-	json_object *o = NULL;
-	if (json_object_object_get_ex(parent, key, &o))
-		return o;
-	o = json_object_new_object();
-	json_object_object_add(parent, key, o);
-	return o;
+	member(j, key);
+	wire_value(j, s);
 }
 
-static void add_str(json_object *o, const char *key, const char *s)
+/* A non-negative integer (counts, ports, durations): digits by hand,
+ * as printf's machinery showed in the profile. Values above INT64_MAX
+ * are written as they are, which JSON allows. */
+static void u64_bare(struct out_json *j, uint64_t v)
 {
-	json_object_object_add(o, key, s ? json_object_new_string(s) : NULL);
+	char d[24];
+	size_t i = sizeof(d);
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	out_buf_put(&j->b, d + i, sizeof(d) - i);
 }
 
-static void add_int(json_object *o, const char *key, uint64_t v)
+static void u64(struct out_json *j, const char *key, uint64_t v)
 {
-	json_object_object_add(o, key, json_object_new_int64((int64_t)v));
+	member(j, key);
+	u64_bare(j, v);
 }
 
-static void add_time(json_object *o, const char *key, isc_time t)
+static void boolean(struct out_json *j, const char *key, bool v)
 {
-	char buf[ISC_TIME_STRLEN];
-	add_str(o, key, isc_time_format(t, buf));
+	member(j, key);
+	out_buf_put(&j->b, v ? "true" : "false", v ? 4 : 5);
 }
 
-static json_object *str_array(const char *const *v, size_t n)
+/* RFC 3339 UTC with microseconds, as isc_time_format() writes it. */
+static void timestamp(struct out_json *j, const char *key, isc_time t)
 {
-	json_object *a = json_object_new_array();
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(v[i]));
-	return a;
-}
-
-/* The fields every record has. types: ECS event.type values, NULL-ended. */
-static json_object *base(const char *dataset, const char *category,
-			 const char *const *types, isc_time ts,
-			 const struct out_flow *f)
-{
-	json_object *r = json_object_new_object();
-	add_time(r, "@timestamp", ts);
-	json_object *ev = obj(r, "event");
-	add_str(ev, "dataset", dataset);
-	add_str(ev, "kind", f ? "event" : "metric");	/* stats: no flow */
-	json_object_object_add(ev, "category", str_array(&category, 1));
-	size_t nt = 0;
-	while (types && types[nt])
-		nt++;
-	if (nt)
-		json_object_object_add(ev, "type", str_array(types, nt));
-	if (f) {
-		json_object *net = obj(r, "network");
-		add_str(net, "transport", "tcp");
-		add_str(net, "protocol", "imap");
-		add_str(net, "community_id", f->community_id);
-		json_object *src = obj(r, "source");
-		add_str(src, "ip", f->client_ip);
-		add_int(src, "port", f->client_port);
-		json_object *dst = obj(r, "destination");
-		add_str(dst, "ip", f->server_ip);
-		add_int(dst, "port", f->server_port);
+	int64_t sec = t / ISC_NS_PER_SEC, ns = t % ISC_NS_PER_SEC;
+	if (ns < 0) {
+		ns += ISC_NS_PER_SEC;
+		sec--;
 	}
-	return r;
+	if (sec != j->tsec) {
+		char full[ISC_TIME_STRLEN];
+		isc_time_format(sec * ISC_NS_PER_SEC, full);
+		memcpy(j->tstr, full, 20);	/* up to and with the "." */
+		j->tsec = sec;
+	}
+	char us[8];
+	int v = (int)(ns / 1000);
+	for (int k = 5; k >= 0; k--, v /= 10)
+		us[k] = (char)('0' + v % 10);
+	member(j, key);
+	out_buf_put(&j->b, "\"", 1);
+	out_buf_put(&j->b, j->tstr, 20);
+	out_buf_put(&j->b, us, 6);
+	out_buf_put(&j->b, "Z\"", 2);
 }
 
-static void write_rec(struct out_json *j, json_object *r)
+static void record_open(struct out_json *j)
 {
-	const char *s = json_object_to_json_string_ext(
-		r, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	fputs(s, j->f);
-	fputc('\n', j->f);
+	j->b.len = 0;
+	j->depth = 0;
+	j->first[0] = true;
+	out_buf_put(&j->b, "{", 1);
+}
+
+static void record_close(struct out_json *j)
+{
+	out_buf_put(&j->b, "}\n", 2);
+	fwrite(j->b.p, 1, j->b.len, j->f);
 	if (j->flush)
 		fflush(j->f);
-	json_object_put(r);
 	j->records++;
 }
+
+/* ---- the fields of many records ----------------------------------------- */
 
 static const char *outcome(const char *status)
 {
@@ -141,55 +261,65 @@ static const char *outcome(const char *status)
 	return strcmp(status, "OK") ? "failure" : "success";
 }
 
-static void add_user(struct out_json *j, json_object *r, const char *user)
+/* @timestamp, then event's first members (the caller adds more and
+ * closes it). types: ECS event.type values, NULL-ended. */
+static void head(struct out_json *j, const char *dataset, const char *kind,
+		 const char *category, const char *const *types, isc_time ts)
 {
-	if (user)
-		json_object_object_add(obj(r, "user"), "name", wire_str(j, user));
+	timestamp(j, "@timestamp", ts);
+	obj_open(j, "event");
+	str(j, "dataset", dataset);
+	str(j, "kind", kind);
+	arr_open(j, "category");
+	str(j, NULL, category);
+	arr_close(j);
+	arr_open(j, "type");
+	for (size_t i = 0; types[i]; i++)
+		str(j, NULL, types[i]);
+	arr_close(j);
 }
 
-static void add_span(json_object *ev, isc_time start, isc_time end)
+static void span(struct out_json *j, isc_time start, isc_time end)
 {
-	add_time(ev, "start", start);
+	timestamp(j, "start", start);
 	if (end && end < start)
 		end = start;	/* the capture's clock went backwards */
 	if (end) {
-		add_time(ev, "end", end);
-		add_int(ev, "duration", (uint64_t)(end - start));
+		timestamp(j, "end", end);
+		u64(j, "duration", (uint64_t)(end - start));
 	}
 }
 
-/* "IMAP4rev1 IDLE AUTH=PLAIN" as ["IMAP4rev1", "IDLE", "AUTH=PLAIN"] */
-static json_object *caps_array(struct out_json *j, const char *caps)
+/* network, source, destination; bytes given (not NULL) for sessions. */
+static void endpoints(struct out_json *j, const struct out_flow *f,
+		      const uint64_t *src_bytes, const uint64_t *dst_bytes)
 {
-	json_object *a = json_object_new_array();
-	const char *c = caps;
-	while (*c) {
-		while (*c == ' ')
-			c++;
-		size_t l = strcspn(c, " ");
-		if (l == 0)
-			break;
-		j->tmp.len = 0;
-		out_utf8_sanitize(&j->tmp, (const uint8_t *)c, l);
-		json_object_array_add(a, json_object_new_string_len(j->tmp.p, (int)j->tmp.len));
-		c += l;
-	}
-	return a;
+	obj_open(j, "network");
+	str(j, "transport", "tcp");
+	str(j, "protocol", "imap");
+	str(j, "community_id", f->community_id);
+	obj_close(j);
+	obj_open(j, "source");
+	str(j, "ip", f->client_ip);
+	u64(j, "port", f->client_port);
+	if (src_bytes)
+		u64(j, "bytes", *src_bytes);
+	obj_close(j);
+	obj_open(j, "destination");
+	str(j, "ip", f->server_ip);
+	u64(j, "port", f->server_port);
+	if (dst_bytes)
+		u64(j, "bytes", *dst_bytes);
+	obj_close(j);
 }
 
-/* The pairs of an ID list (RFC 2971) as an object; a repeated key keeps
- * its first value. */
-static void add_id(struct out_json *j, json_object *parent, const char *key,
-		   const struct imap_kv *kv, size_t n)
+static void user(struct out_json *j, const char *name)
 {
-	json_object *o = obj(parent, key);
-	for (size_t i = 0; i < n; i++) {
-		json_object *k = wire_str(j, kv[i].key);
-		const char *ks = json_object_get_string(k);
-		if (!json_object_object_get_ex(o, ks, NULL))
-			json_object_object_add(o, ks, wire_str(j, kv[i].value));
-		json_object_put(k);
-	}
+	if (!name)
+		return;
+	obj_open(j, "user");
+	wire(j, "name", name);
+	obj_close(j);
 }
 
 /* The IANA name of a TLS cipher suite, from OpenSSL's table, or NULL. */
@@ -210,92 +340,180 @@ static const char *cipher_name(uint16_t id)
 	return c ? SSL_CIPHER_standard_name(c) : NULL;
 }
 
-/* ECS tls.*: established, and what the clear-text hellos said. */
-static void add_tls(struct out_json *j, json_object *r, const struct imap_session_rec *s)
-{
-	json_object *t = obj(r, "tls");
-	json_object_object_add(t, "established", json_object_new_boolean(1));
-	const char *v = tls_version_name(s->tls_version);
-	if (v) {
-		add_str(t, "version_protocol", v[0] == 'S' ? "ssl" : "tls");
-		add_str(t, "version", v[0] == 'S' ? "3.0" : v + 4);
-	}
-	if (s->tls_cipher) {
-		const char *n = cipher_name(s->tls_cipher);
-		char hex[8];
-		snprintf(hex, sizeof(hex), "0x%04X", s->tls_cipher);
-		add_str(t, "cipher", n ? n : hex);
-	}
-	if (s->tls_sni && s->tls_sni[0])
-		json_object_object_add(obj(t, "client"), "server_name",
-				       wire_str(j, s->tls_sni));
-	if (s->tls_client_version && tls_version_name(s->tls_client_version))
-		add_str(obj(obj(r, "imap"), "tls"), "client_max_version",
-			tls_version_name(s->tls_client_version));
-}
-
 /* ---- records ----------------------------------------------------------- */
 
 void out_json_command(struct out_json *j, const struct out_flow *f,
 		      const struct imap_cmd_rec *c)
 {
 	static const char *const types[] = { "protocol", NULL };
-	json_object *r = base("imap.command", "network", types, c->start, f);
-	json_object *ev = obj(r, "event");
-	add_str(ev, "outcome", outcome(c->status));
-	add_span(ev, c->start, c->end);
-	add_user(j, r, c->user);
-	json_object *im = obj(r, "imap");
-	add_str(im, "session_id", f->id);
-	add_int(im, "command_number", c->number);
-	json_object_object_add(im, "tag", wire_str(j, c->tag));
-	json_object_object_add(im, "command", wire_str(j, c->name));
-	add_str(im, "status", c->status);
-	json_object_object_add(im, "response_code", wire_str(j, c->resp_code));
-	json_object_object_add(im, "response_text", wire_str(j, c->resp_text));
+	record_open(j);
+	head(j, "imap.command", "event", "network", types, c->start);
+	str(j, "outcome", outcome(c->status));
+	span(j, c->start, c->end);
+	obj_close(j);
+	endpoints(j, f, NULL, NULL);
+	user(j, c->user);
+	obj_open(j, "imap");
+	str(j, "session_id", f->id);
+	u64(j, "command_number", c->number);
+	wire(j, "tag", c->tag);
+	wire(j, "command", c->name);
+	str(j, "status", c->status);
+	wire(j, "response_code", c->resp_code);
+	wire(j, "response_text", c->resp_text);
 	if (c->mailbox)
-		json_object_object_add(im, "mailbox", wire_str(j, c->mailbox));
+		wire(j, "mailbox", c->mailbox);
 	if (c->literals) {
-		json_object *l = obj(im, "literals");
-		add_int(l, "count", c->literals);
-		add_int(l, "bytes", c->literal_bytes);
+		obj_open(j, "literals");
+		u64(j, "count", c->literals);
+		u64(j, "bytes", c->literal_bytes);
+		obj_close(j);
 	}
-	add_int(im, "untagged", c->untagged);
+	u64(j, "untagged", c->untagged);
 	if (c->messages)
-		add_int(im, "messages", c->messages);
-	write_rec(j, r);
+		u64(j, "messages", c->messages);
+	obj_close(j);
+	record_close(j);
 }
 
 void out_json_auth(struct out_json *j, const struct out_flow *f,
 		   const struct imap_auth_rec *a)
 {
 	static const char *const types[] = { "start", NULL };
-	json_object *r = base("imap.auth", "authentication", types, a->start, f);
-	json_object *ev = obj(r, "event");
-	add_str(ev, "outcome", outcome(a->status));
-	add_span(ev, a->start, a->end);
-	add_user(j, r, a->user);
-	json_object *im = obj(r, "imap");
-	add_str(im, "session_id", f->id);
-	json_object *au = obj(im, "auth");
-	add_str(au, "command", a->command);
-	json_object_object_add(au, "mechanism", wire_str(j, a->mechanism));
-	add_str(au, "status", a->status);
-	json_object_object_add(au, "response_text", wire_str(j, a->resp_text));
-	write_rec(j, r);
+	record_open(j);
+	head(j, "imap.auth", "event", "authentication", types, a->start);
+	str(j, "outcome", outcome(a->status));
+	span(j, a->start, a->end);
+	obj_close(j);
+	endpoints(j, f, NULL, NULL);
+	user(j, a->user);
+	obj_open(j, "imap");
+	str(j, "session_id", f->id);
+	obj_open(j, "auth");
+	str(j, "command", a->command);
+	wire(j, "mechanism", a->mechanism);
+	str(j, "status", a->status);
+	wire(j, "response_text", a->resp_text);
+	obj_close(j);
+	obj_close(j);
+	record_close(j);
 }
 
-/* {"client": {"count", "bytes"}, "server": {...}} under im.key */
-static void add_half(json_object *im, const char *key, const uint64_t *a,
-		     const uint64_t *b)
+/* ECS tls.*: established, and what the clear-text hellos said. */
+static void tls(struct out_json *j, const struct imap_session_rec *s)
 {
-	json_object *o = obj(im, key);
-	json_object *c = obj(o, "client");
-	add_int(c, "count", a[0]);
-	add_int(c, "bytes", a[1]);
-	json_object *s = obj(o, "server");
-	add_int(s, "count", b[0]);
-	add_int(s, "bytes", b[1]);
+	obj_open(j, "tls");
+	boolean(j, "established", true);
+	const char *v = tls_version_name(s->tls_version);
+	if (v) {
+		str(j, "version_protocol", v[0] == 'S' ? "ssl" : "tls");
+		str(j, "version", v[0] == 'S' ? "3.0" : v + 4);
+	}
+	if (s->tls_cipher) {
+		const char *n = cipher_name(s->tls_cipher);
+		char hex[8];
+		snprintf(hex, sizeof(hex), "0x%04X", s->tls_cipher);
+		str(j, "cipher", n ? n : hex);
+	}
+	if (s->tls_sni && s->tls_sni[0]) {
+		obj_open(j, "client");
+		wire(j, "server_name", s->tls_sni);
+		obj_close(j);
+	}
+	obj_close(j);
+}
+
+/* "IMAP4rev1 IDLE AUTH=PLAIN" as ["IMAP4rev1", "IDLE", "AUTH=PLAIN"] */
+static void caps(struct out_json *j, const char *caps)
+{
+	char atom[256];
+	arr_open(j, "capabilities");
+	for (const char *c = caps; *c;) {
+		while (*c == ' ')
+			c++;
+		size_t l = strcspn(c, " ");
+		if (l == 0)
+			break;
+		size_t k = l < sizeof(atom) - 1 ? l : sizeof(atom) - 1;
+		memcpy(atom, c, k);
+		atom[k] = '\0';
+		wire(j, NULL, atom);
+		c += l;
+	}
+	arr_close(j);
+}
+
+/* The pairs of an ID list (RFC 2971) as an object; a repeated key keeps
+ * its first value. */
+static void id_params(struct out_json *j, const char *key,
+		      const struct imap_kv *kv, size_t n)
+{
+	obj_open(j, key);
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+		for (k = 0; k < i; k++)
+			if (!strcmp(kv[k].key, kv[i].key))
+				break;
+		if (k < i)
+			continue;
+		member_wire(j, kv[i].key);
+		wire_value(j, kv[i].value);
+	}
+	obj_close(j);
+}
+
+/* {"client": {"count", "bytes"}, "server": {...}} */
+static void halves(struct out_json *j, const char *key, const uint64_t *a,
+		   const uint64_t *b)
+{
+	obj_open(j, key);
+	obj_open(j, "client");
+	u64(j, "count", a[0]);
+	u64(j, "bytes", a[1]);
+	obj_close(j);
+	obj_open(j, "server");
+	u64(j, "count", b[0]);
+	u64(j, "bytes", b[1]);
+	obj_close(j);
+	obj_close(j);
+}
+
+static void session_state(struct out_json *j, const struct out_flow *f,
+			  const char *end_reason, const struct imap_session_rec *s)
+{
+	str(j, "session_id", f->id);
+	u64(j, "session_number", f->number);
+	wire(j, "greeting", s->greeting);
+	if (s->capabilities)
+		caps(j, s->capabilities);
+	str(j, "end_reason", end_reason);
+	boolean(j, "midstream", f->midstream);
+	boolean(j, "authenticated", s->authenticated);
+	boolean(j, "preauth", s->preauth);
+	boolean(j, "starttls", s->starttls);
+	boolean(j, "compress", s->compress);
+	boolean(j, "cleartext_login", s->cleartext_login);
+	str(j, "state", s->state);
+	if (s->mailbox)
+		wire(j, "mailbox", s->mailbox);
+	if (s->read_only)
+		boolean(j, "read_only", true);
+	if (s->utf8_accept)
+		boolean(j, "utf8_accept", true);
+	if (s->n_mailboxes) {
+		arr_open(j, "mailboxes");
+		for (size_t i = 0; i < s->n_mailboxes; i++)
+			wire(j, NULL, s->mailboxes[i]);
+		arr_close(j);
+	}
+	if (s->n_id_client || s->n_id_server) {
+		obj_open(j, "id");
+		if (s->n_id_client)
+			id_params(j, "client", s->id_client, s->n_id_client);
+		if (s->n_id_server)
+			id_params(j, "server", s->id_server, s->n_id_server);
+		obj_close(j);
+	}
 }
 
 void out_json_session(struct out_json *j, const struct out_flow *f,
@@ -303,101 +521,101 @@ void out_json_session(struct out_json *j, const struct out_flow *f,
 		      const struct imap_session_rec *s)
 {
 	static const char *const types[] = { "connection", "end", NULL };
-	json_object *r = base("imap.session", "network", types, f->start, f);
-	json_object *ev = obj(r, "event");
-	add_span(ev, f->start, end ? end : f->start);
 	const uint64_t *cl = s->half[ISC_DIR_CLIENT], *sv = s->half[ISC_DIR_SERVER];
-	add_int(obj(r, "source"), "bytes", cl[IMAP_HC_BYTES]);
-	add_int(obj(r, "destination"), "bytes", sv[IMAP_HC_BYTES]);
-	add_user(j, r, s->user);
+	record_open(j);
+	head(j, "imap.session", "event", "network", types, f->start);
+	span(j, f->start, end ? end : f->start);
+	obj_close(j);
+	endpoints(j, f, &cl[IMAP_HC_BYTES], &sv[IMAP_HC_BYTES]);
+	user(j, s->user);
 	if (s->starttls)
-		add_tls(j, r, s);
-	json_object *im = obj(r, "imap");
-	add_str(im, "session_id", f->id);
-	add_int(im, "session_number", f->number);
-	json_object_object_add(im, "greeting", wire_str(j, s->greeting));
-	if (s->capabilities)
-		json_object_object_add(im, "capabilities", caps_array(j, s->capabilities));
-	add_str(im, "end_reason", end_reason);
-	json_object_object_add(im, "midstream", json_object_new_boolean(f->midstream));
-	json_object_object_add(im, "authenticated",
-			       json_object_new_boolean(s->authenticated));
-	json_object_object_add(im, "preauth", json_object_new_boolean(s->preauth));
-	json_object_object_add(im, "starttls", json_object_new_boolean(s->starttls));
-	json_object_object_add(im, "compress", json_object_new_boolean(s->compress));
-	json_object_object_add(im, "cleartext_login",
-			       json_object_new_boolean(s->cleartext_login));
-	add_str(im, "state", s->state);
-	if (s->mailbox)
-		json_object_object_add(im, "mailbox", wire_str(j, s->mailbox));
-	if (s->read_only)
-		json_object_object_add(im, "read_only", json_object_new_boolean(1));
-	if (s->utf8_accept)
-		json_object_object_add(im, "utf8_accept", json_object_new_boolean(1));
-	if (s->n_mailboxes) {
-		json_object *a = json_object_new_array();
-		for (size_t i = 0; i < s->n_mailboxes; i++)
-			json_object_array_add(a, wire_str(j, s->mailboxes[i]));
-		json_object_object_add(im, "mailboxes", a);
-	}
-	if (s->n_id_client)
-		add_id(j, obj(im, "id"), "client", s->id_client, s->n_id_client);
-	if (s->n_id_server)
-		add_id(j, obj(im, "id"), "server", s->id_server, s->n_id_server);
-	json_object *msg = obj(im, "messages");
-	add_int(msg, "fetched", s->msgs_fetched);
-	add_int(msg, "appended", s->msgs_appended);
-	add_int(msg, "expunged", s->msgs_expunged);
-	add_int(msg, "deleted", s->msgs_deleted);
-	json_object *cmds = obj(im, "commands");
-	add_int(cmds, "total", s->commands);
-	json_object *bn = obj(cmds, "by_name");
+		tls(j, s);
+	obj_open(j, "imap");
+	session_state(j, f, end_reason, s);
+	obj_open(j, "messages");
+	u64(j, "fetched", s->msgs_fetched);
+	u64(j, "appended", s->msgs_appended);
+	u64(j, "expunged", s->msgs_expunged);
+	u64(j, "deleted", s->msgs_deleted);
+	obj_close(j);
+	obj_open(j, "commands");
+	u64(j, "total", s->commands);
+	obj_open(j, "by_name");
 	for (size_t i = 0; i < s->n_by_name; i++) {
-		json_object *k = wire_str(j, s->by_name[i].name);
-		json_object_object_add(bn, json_object_get_string(k),
-				       json_object_new_int64((int64_t)s->by_name[i].count));
-		json_object_put(k);
+		member_wire(j, s->by_name[i].name);
+		u64_bare(j, s->by_name[i].count);
 	}
-	json_object *au = obj(im, "auth");
-	add_int(au, "attempts", s->auth_attempts);
-	add_int(au, "failures", s->auth_failures);
+	obj_close(j);
+	obj_close(j);
+	obj_open(j, "auth");
+	u64(j, "attempts", s->auth_attempts);
+	u64(j, "failures", s->auth_failures);
+	obj_close(j);
 	uint64_t lc[2] = { cl[IMAP_HC_LITERALS], cl[IMAP_HC_LITERAL_BYTES] };
 	uint64_t ls[2] = { sv[IMAP_HC_LITERALS], sv[IMAP_HC_LITERAL_BYTES] };
-	add_half(im, "literals", lc, ls);
+	halves(j, "literals", lc, ls);
 	uint64_t gc[2] = { cl[IMAP_HC_GAPS], cl[IMAP_HC_GAP_BYTES] };
 	uint64_t gs[2] = { sv[IMAP_HC_GAPS], sv[IMAP_HC_GAP_BYTES] };
-	add_half(im, "gaps", gc, gs);
+	halves(j, "gaps", gc, gs);
 	if (s->starttls) {
-		json_object *tl = obj(im, "encrypted_bytes");
-		add_int(tl, "client", cl[IMAP_HC_OPAQUE_BYTES]);
-		add_int(tl, "server", sv[IMAP_HC_OPAQUE_BYTES]);
-	}
-	add_str(im, "roles_from", f->role_basis);
-	if (f->reasm[0] && f->reasm[1]) {
-		json_object *tcp = obj(im, "tcp");
-		for (int d = 0; d < 2; d++) {
-			const struct reasm_stats *rs = f->reasm[d];
-			json_object *o = obj(tcp, d == ISC_DIR_CLIENT ? "client" : "server");
-			add_int(o, "retransmitted", rs->retransmitted);
-			add_int(o, "out_of_order", rs->ooo_held);
-			add_int(o, "overlaps", rs->overlaps);
-			add_int(o, "inconsistent", rs->inconsistent);
+		obj_open(j, "encrypted_bytes");
+		u64(j, "client", cl[IMAP_HC_OPAQUE_BYTES]);
+		u64(j, "server", sv[IMAP_HC_OPAQUE_BYTES]);
+		obj_close(j);
+		const char *mv = tls_version_name(s->tls_client_version);
+		if (s->tls_client_version && mv) {
+			obj_open(j, "tls");
+			str(j, "client_max_version", mv);
+			obj_close(j);
 		}
 	}
-	json_object *an = obj(im, "anomalies");
-	add_int(an, "count", s->anomalies);
-	json_object_object_add(an, "kinds",
-			       str_array(s->anomaly_names, s->n_anomaly_names));
-	write_rec(j, r);
+	str(j, "roles_from", f->role_basis);
+	if (f->reasm[0] && f->reasm[1]) {
+		obj_open(j, "tcp");
+		for (int d = 0; d < 2; d++) {
+			const struct reasm_stats *rs = f->reasm[d];
+			obj_open(j, d == ISC_DIR_CLIENT ? "client" : "server");
+			u64(j, "retransmitted", rs->retransmitted);
+			u64(j, "out_of_order", rs->ooo_held);
+			u64(j, "overlaps", rs->overlaps);
+			u64(j, "inconsistent", rs->inconsistent);
+			obj_close(j);
+		}
+		obj_close(j);
+	}
+	obj_open(j, "anomalies");
+	u64(j, "count", s->anomalies);
+	arr_open(j, "kinds");
+	for (size_t i = 0; i < s->n_anomaly_names; i++)
+		str(j, NULL, s->anomaly_names[i]);
+	arr_close(j);
+	obj_close(j);
+	obj_close(j);
+	record_close(j);
 }
 
 void out_json_stats(struct out_json *j, isc_time ts, const struct out_stat *st,
 		    size_t n)
 {
 	static const char *const types[] = { "info", NULL };
-	json_object *r = base("imapscope.stats", "network", types, ts, NULL);
-	json_object *is = obj(r, "imapscope");
-	for (size_t i = 0; i < n; i++)
-		add_int(obj(is, st[i].group), st[i].name, st[i].value);
-	write_rec(j, r);
+	record_open(j);
+	head(j, "imapscope.stats", "metric", "network", types, ts);
+	obj_close(j);
+	obj_open(j, "imapscope");
+	/* a group's counters together, groups in the order they first come */
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+		for (k = 0; k < i; k++)
+			if (!strcmp(st[k].group, st[i].group))
+				break;
+		if (k < i)
+			continue;
+		obj_open(j, st[i].group);
+		for (k = i; k < n; k++)
+			if (!strcmp(st[k].group, st[i].group))
+				u64(j, st[k].name, st[k].value);
+		obj_close(j);
+	}
+	obj_close(j);
+	record_close(j);
 }

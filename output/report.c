@@ -10,9 +10,14 @@ struct report {
 	struct flow_ops ops;
 	struct report_stats st;
 	struct isc_addr host;		/* only_host, parsed */
-	char **users;			/* distinct names, in the order seen */
+	/* Distinct user names: an open-addressing set (twice the capacity of
+	 * names it holds, so probes stay short) and the order they came in. */
+	char **users;			/* in the order seen */
 	size_t nusers;
+	char **uset;			/* USERS_SLOTS slots, NULL when free */
 };
+
+#define USERS_SLOTS (2 * REPORT_USERS_MAX)
 
 /* One flow's state. */
 struct rsess {
@@ -82,12 +87,28 @@ static void drop_held(struct rsess *rs)
 	rs->hold_buf = NULL;
 }
 
-/* Counts a user name once (at most REPORT_USERS_MAX told apart). */
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	for (; *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Counts a user name once. Past REPORT_USERS_MAX distinct names, every
+ * further name not among them is counted as new (an upper bound). */
 static void note_user(struct report *r, const char *name)
 {
-	for (size_t i = 0; i < r->nusers; i++)
-		if (!strcmp(r->users[i], name))
+	if (!r->uset && !(r->uset = calloc(USERS_SLOTS, sizeof(*r->uset))))
+		return;
+	size_t i = name_hash(name) % USERS_SLOTS;
+	while (r->uset[i]) {
+		if (!strcmp(r->uset[i], name))
 			return;
+		i = (i + 1) % USERS_SLOTS;
+	}
 	r->st.users++;
 	if (r->nusers >= REPORT_USERS_MAX)
 		return;
@@ -95,8 +116,10 @@ static void note_user(struct report *r, const char *name)
 	if (!nu)
 		return;
 	r->users = nu;
-	if ((r->users[r->nusers] = strdup(name)) != NULL)
+	if ((r->users[r->nusers] = strdup(name)) != NULL) {
+		r->uset[i] = r->users[r->nusers];
 		r->nusers++;
+	}
 }
 
 /* ---- dissector events --------------------------------------------------- */
@@ -340,6 +363,7 @@ void report_free(struct report **rp)
 	for (size_t i = 0; i < r->nusers; i++)
 		free(r->users[i]);
 	free(r->users);
+	free(r->uset);
 	free(r);
 	*rp = NULL;
 }

@@ -32,7 +32,7 @@ static bool reserve(struct out_buf *b, size_t more)
 	return true;
 }
 
-void out_buf_put(struct out_buf *b, const void *p, size_t len)
+void out_buf_put_grow(struct out_buf *b, const void *p, size_t len)
 {
 	if (len == 0 || !reserve(b, len))
 		return;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 
 /* A growable byte buffer. On allocation failure appends are dropped and
  * failed is set; the buffer stays usable. */
@@ -20,7 +21,19 @@ struct out_buf {
 };
 
 void out_buf_free(struct out_buf *b);
-void out_buf_put(struct out_buf *b, const void *p, size_t len);
+/* The slow path of out_buf_put: grows the buffer first. */
+void out_buf_put_grow(struct out_buf *b, const void *p, size_t len);
+
+/* Appends len bytes. Inline: the JSON writer calls it for every token. */
+static inline void out_buf_put(struct out_buf *b, const void *p, size_t len)
+{
+	if (b->len + len + 1 <= b->cap && !b->failed) {
+		memcpy(b->p + b->len, p, len);
+		b->len += len;
+		return;
+	}
+	out_buf_put_grow(b, p, len);
+}
 void out_buf_puts(struct out_buf *b, const char *s);
 void out_buf_printf(struct out_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
