@@ -279,7 +279,7 @@ static void emit_command(struct imap_session *s, const struct pending *p,
 	struct imap_cmd_rec r = {
 		.number = p->number,
 		.tag = p->tag,
-		.name = p->name,
+		.name = p->name[0] ? p->name : NULL,
 		.status = status,
 		.resp_code = code,
 		.resp_text = text,
@@ -1052,6 +1052,22 @@ static void continuation(struct imap_session *s, isc_time ts)
 	anomaly(s, ISC_DIR_SERVER, ts, "continuation_without_command");
 }
 
+/* A "* n FETCH" response while no FETCH was asked for. Servers may send
+ * FETCH unasked to tell of flag changes (RFC 3501 7.4.2), but message
+ * contents in a literal nobody requested are a server (or an injector)
+ * putting words in the client's mouth. */
+static bool unsolicited_fetch(const struct imap_session *s, const uint8_t *p,
+			      size_t len)
+{
+	const uint8_t *w = memchr(p + 2, ' ', len - 2);
+	if (!w || len - (size_t)(w - p) < 6 || !starts_ci(w + 1, len - (size_t)(w - p) - 1, "FETCH"))
+		return false;
+	for (size_t i = 0; i < s->npend; i++)
+		if (s->pend[i].kind == CK_FETCH)
+			return false;
+	return true;
+}
+
 /* One server line. body_len excludes a literal announcement. */
 static void server_line(struct imap_session *s, isc_time ts, const uint8_t *p,
 			size_t len, bool lit_found)
@@ -1081,6 +1097,8 @@ static void server_line(struct imap_session *s, isc_time ts, const uint8_t *p,
 	if (len >= 2 && p[0] == '*' && p[1] == ' ') {
 		untagged(s, p, len);
 		if (lit_found) {
+			if (unsolicited_fetch(s, p, len))
+				anomaly(s, ISC_DIR_SERVER, ts, "unsolicited_literal");
 			h->cont = true;
 			literal_start(s, ISC_DIR_SERVER, ts);
 		}

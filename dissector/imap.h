@@ -30,7 +30,8 @@ struct imap_session;
 struct imap_cmd_rec {
 	uint64_t number;	/* 1-based, in the order commands were sent */
 	const char *tag;
-	const char *name;	/* upper case; "UID FETCH" for UID commands */
+	const char *name;	/* upper case; "UID FETCH" for UID commands;
+				 * NULL when the line had no command name */
 	const char *status;	/* "OK", "NO", "BAD", or NULL */
 	const char *resp_code;	/* inside [...] of the completion, or NULL */
 	const char *resp_text;	/* the completion's text, or NULL */

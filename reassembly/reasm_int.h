@@ -25,6 +25,8 @@ struct reasm_block;
 /* One direction. Public only inside the module, so that flow.c can embed
  * two in each flow (one allocation a flow, not three); everyone else goes
  * through reasm_stream_new() and the accessors. */
+#define REASM_RECENT 4		/* delivered pieces remembered */
+
 struct reasm_stream {
 	/* set at creation */
 	uint32_t isn;			/* sequence number of offset 0 */
@@ -44,6 +46,15 @@ struct reasm_stream {
 	struct reasm_block *first;
 	struct reasm_block *last;
 	size_t held;			/* bytes charged for them, <= max_ooo */
+	/* fingerprints of the last pieces delivered, so that a later copy
+	 * of the same range with other bytes (bytes we no longer hold) is
+	 * still seen as inconsistent: the classic rewrite of a command */
+	struct reasm_recent {
+		uint64_t off;
+		uint64_t hash;
+		uint32_t len;
+	} recent[REASM_RECENT];
+	unsigned recent_next;
 	struct reasm_stats st;
 };
 

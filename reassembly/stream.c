@@ -266,11 +266,50 @@ static void skip_bytes(struct reasm_stream *s, uint64_t n)
 
 /* Hands n bytes at p (borrowed) to the sink; they are the bytes at next,
  * captured at ts. A pending gap before them is reported first. */
+/* A cheap 64-bit fingerprint of n bytes (word-wise multiply-xor); it
+ * tells a changed copy apart, it is no cryptographic hash. */
+static uint64_t fingerprint(const uint8_t *p, uint64_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
+	uint64_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	for (; i < n; i++)
+		h = (h ^ p[i]) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
+}
+
+/* Remembers a delivered piece's range and fingerprint. */
+static void remember(struct reasm_stream *s, const uint8_t *p, uint64_t n)
+{
+	struct reasm_recent *r = &s->recent[s->recent_next++ % REASM_RECENT];
+	r->off = s->next;
+	r->len = n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+	r->hash = fingerprint(p, r->len);
+}
+
+/* A copy of bytes already delivered: if it covers exactly a piece we
+ * remember, does it carry the same bytes? */
+static bool differs_from_delivered(const struct reasm_stream *s, uint64_t off,
+				   const uint8_t *p, size_t len)
+{
+	for (unsigned i = 0; i < REASM_RECENT; i++) {
+		const struct reasm_recent *r = &s->recent[i];
+		if (r->len && r->off == off && r->len == len)
+			return r->hash != fingerprint(p, len);
+	}
+	return false;
+}
+
 static void deliver_bytes(struct reasm_stream *s, isc_time ts,
 			  const uint8_t *p, uint64_t n)
 {
 	if (n == 0)
 		return;
+	remember(s, p, n);
 	flush_gap(s, ts);
 	ts = stamp(s, ts);
 	REASM_STAT_ADD(s, bytes_delivered, n);
@@ -535,6 +574,9 @@ void reasm_stream_add(struct reasm_stream *s, isc_time ts, uint32_t seq,
 		covered = (uint64_t)-d;
 		if (covered >= total) {
 			REASM_STAT_ADD(s, retransmitted, 1);
+			if (missing == 0 &&
+			    differs_from_delivered(s, s->next - covered, p, len))
+				REASM_STAT_ADD(s, inconsistent, 1);
 			return;
 		}
 		seg_drop_front(&g, covered);	/* g.off stays next */

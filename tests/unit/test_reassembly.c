@@ -1988,3 +1988,20 @@ Test(reasm_flow, output_does_not_depend_on_the_hash_key)
 	cr_assert_eq(memcmp(flow_table_stats(T), &st, sizeof(st)), 0);
 	free(first);
 }
+
+/* ==== a rewritten copy of bytes already delivered ==== */
+
+Test(reasm_stream, rewrite_of_delivered_bytes_is_inconsistent)
+{
+	/* "a1 LOGIN alice pw" went to the receiver; a later copy of the same
+	 * range says "mallory": first data wins, and the copy is flagged,
+	 * although the delivered bytes are no longer held */
+	add(0, "a1 LOGIN alice pw\r\n");
+	add(0, "a1 LOGIN alice pw\r\n");		/* same bytes: fine */
+	cr_assert_eq(stats()->retransmitted, 1);
+	cr_assert_eq(stats()->inconsistent, 0);
+	add(0, "a1 LOGIN malor pw\r\n");		/* other bytes */
+	cr_assert_eq(stats()->retransmitted, 2);
+	cr_assert_eq(stats()->inconsistent, 1);
+	cr_assert_str_eq(log_str(&rec.log), "a1 LOGIN alice pw\r\n");
+}
