@@ -342,19 +342,30 @@ static const char *cipher_name(uint16_t id)
 
 /* ---- records ----------------------------------------------------------- */
 
+/* The start of a command or auth record, up to and with the opening of
+ * "imap" and its session_id: what the two have in common. */
+static void exchange_open(struct out_json *j, const struct out_flow *f,
+			  const char *dataset, const char *category,
+			  const char *const *types, const char *status,
+			  isc_time start, isc_time end, const char *user_name)
+{
+	record_open(j);
+	head(j, dataset, "event", category, types, start);
+	str(j, "outcome", outcome(status));
+	span(j, start, end);
+	obj_close(j);
+	endpoints(j, f, NULL, NULL);
+	user(j, user_name);
+	obj_open(j, "imap");
+	str(j, "session_id", f->id);
+}
+
 void out_json_command(struct out_json *j, const struct out_flow *f,
 		      const struct imap_cmd_rec *c)
 {
 	static const char *const types[] = { "protocol", NULL };
-	record_open(j);
-	head(j, "imap.command", "event", "network", types, c->start);
-	str(j, "outcome", outcome(c->status));
-	span(j, c->start, c->end);
-	obj_close(j);
-	endpoints(j, f, NULL, NULL);
-	user(j, c->user);
-	obj_open(j, "imap");
-	str(j, "session_id", f->id);
+	exchange_open(j, f, "imap.command", "network", types, c->status,
+		      c->start, c->end, c->user);
 	u64(j, "command_number", c->number);
 	wire(j, "tag", c->tag);
 	wire(j, "command", c->name);
@@ -380,15 +391,8 @@ void out_json_auth(struct out_json *j, const struct out_flow *f,
 		   const struct imap_auth_rec *a)
 {
 	static const char *const types[] = { "start", NULL };
-	record_open(j);
-	head(j, "imap.auth", "event", "authentication", types, a->start);
-	str(j, "outcome", outcome(a->status));
-	span(j, a->start, a->end);
-	obj_close(j);
-	endpoints(j, f, NULL, NULL);
-	user(j, a->user);
-	obj_open(j, "imap");
-	str(j, "session_id", f->id);
+	exchange_open(j, f, "imap.auth", "authentication", types, a->status,
+		      a->start, a->end, a->user);
 	obj_open(j, "auth");
 	str(j, "command", a->command);
 	wire(j, "mechanism", a->mechanism);

@@ -61,40 +61,20 @@ static struct out_json *json_of(struct rsess *rs)
 	return rs->rep->cfg.json;
 }
 
-/* The user is named: records held so far go out, the rest directly. */
-static void release_held(struct rsess *rs)
+/* Ends holding: the records held so far go out (release) or are dropped;
+ * the session's later records then go out directly. */
+static void end_hold(struct rsess *rs, bool release)
 {
 	if (!rs->hold)
 		return;
 	fflush(rs->hold);
-	if (rs->hold_len && rs->rep->cfg.json_file)
+	if (release && rs->hold_len && rs->rep->cfg.json_file)
 		fwrite(rs->hold_buf, 1, rs->hold_len, rs->rep->cfg.json_file);
 	out_json_free(&rs->hold_json);
 	fclose(rs->hold);
 	free(rs->hold_buf);
 	rs->hold = NULL;
 	rs->hold_buf = NULL;
-}
-
-static void drop_held(struct rsess *rs)
-{
-	if (!rs->hold)
-		return;
-	out_json_free(&rs->hold_json);
-	fclose(rs->hold);
-	free(rs->hold_buf);
-	rs->hold = NULL;
-	rs->hold_buf = NULL;
-}
-
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-	for (; *s; s++) {
-		h ^= (uint8_t)*s;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
 }
 
 /* Counts a user name once. Past REPORT_USERS_MAX distinct names, every
@@ -179,7 +159,7 @@ static void ev_auth(void *ctx, const struct imap_auth_rec *a)
 		note_user(r, a->user);
 	if (r->cfg.only_user && a->user && !strcmp(a->user, r->cfg.only_user)) {
 		rs->user_matched = true;
-		release_held(rs);
+		end_hold(rs, true);
 	}
 	if (rs->tr)
 		out_tr_auth(rs->tr, a);
@@ -227,9 +207,9 @@ static void ev_end(void *ctx, isc_time ts, const struct imap_session_rec *s)
 			rs->user_matched = true;
 		rs->shown = rs->shown && rs->user_matched;
 		if (rs->shown)
-			release_held(rs);
+			end_hold(rs, true);
 		else
-			drop_held(rs);
+			end_hold(rs, false);
 	}
 	st->sessions_shown += rs->shown;
 	if (rs->tr && rs->shown) {
@@ -281,7 +261,7 @@ static void *fl_open(void *ctx, const struct flow_info *fi)
 	r->st.sessions_midstream += fi->midstream;
 	return rs;
 err:
-	drop_held(rs);
+	end_hold(rs, false);
 	out_tr_free(&rs->tr);
 	imap_session_free(&rs->imap);
 	free(rs);
@@ -314,7 +294,7 @@ static void fl_close(void *ctx, void *flow, isc_time ts, enum flow_end why)
 		return;
 	rs->why = why;
 	imap_end(rs->imap, ts);
-	drop_held(rs);
+	end_hold(rs, false);
 	imap_session_free(&rs->imap);
 	out_tr_free(&rs->tr);
 	free(rs);
