@@ -77,6 +77,16 @@ static void end_hold(struct rsess *rs, bool release)
 	rs->hold_buf = NULL;
 }
 
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	for (; *s; s++) {
+		h ^= (uint8_t)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 /* Counts a user name once. Past REPORT_USERS_MAX distinct names, every
  * further name not among them is counted as new (an upper bound). */
 static void note_user(struct report *r, const char *name)
