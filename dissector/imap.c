@@ -125,6 +125,7 @@ struct half {
 	uint64_t lit_left;
 	uint8_t *sample;
 	size_t sample_len, sample_cap;
+	bool sample_stopped;	/* a gap cut the literal: sample no more */
 	bool lit_redact;	/* its content is a secret */
 	bool lit_is_arg;	/* it is a top-level token of a command */
 	bool plus_late;		/* a "+" may still come for a literal sent */
@@ -138,6 +139,11 @@ struct half {
 	bool tls_done;
 	/* COMPRESS=DEFLATE */
 	z_stream *z;
+	bool z_started;		/* z_start is known */
+	bool z_failed;		/* inflating stopped at bad data or a gap */
+	uint64_t z_start;	/* wire offset of the first compressed byte */
+	uint64_t wire_base;	/* wire offset of the chunk being parsed */
+	const uint8_t *chunk;	/* and where it starts */
 	uint64_t ctr[IMAP_HC_COUNT];
 };
 
@@ -408,6 +414,7 @@ static void literal_start(struct imap_session *s, enum isc_dir dir, isc_time ts)
 	h->ps = PS_LITERAL;
 	h->lit_left = h->lit.size;
 	h->sample_len = 0;
+	h->sample_stopped = false;
 	if (dir == ISC_DIR_CLIENT) {
 		struct pending *c = find_pending(s, s->building);
 		if (c) {
@@ -1274,7 +1281,7 @@ static size_t step_literal(struct imap_session *s, enum isc_dir dir, isc_time ts
 {
 	struct half *h = &s->h[dir];
 	size_t n = len < h->lit_left ? len : (size_t)h->lit_left;
-	if (h->sample_len < h->sample_cap) {
+	if (h->sample_len < h->sample_cap && !h->sample_stopped) {
 		size_t k = h->sample_cap - h->sample_len;
 		if (k > n)
 			k = n;
@@ -1324,7 +1331,8 @@ static size_t step_opaque(struct imap_session *s, enum isc_dir dir, isc_time ts,
 	}
 	if (s->starttls && !h->tls_done)
 		tls_peek(s, dir, p, len);
-	h->ctr[IMAP_HC_OPAQUE_BYTES] += len;
+	if (!h->z_failed)	/* counted at the end (inflate_stop) */
+		h->ctr[IMAP_HC_OPAQUE_BYTES] += len;
 	return len;
 }
 
@@ -1341,6 +1349,10 @@ static void parse(struct imap_session *s, enum isc_dir dir, isc_time ts,
 		size_t n;
 		if (h->z) {
 			/* COMPRESS was turned on by the line just parsed */
+			if (!h->z_started) {
+				h->z_started = true;
+				h->z_start = h->wire_base + (uint64_t)(p - h->chunk);
+			}
 			inflate_feed(s, dir, ts, p, len);
 			return;
 		}
@@ -1383,7 +1395,22 @@ static void parse_inflated(struct imap_session *s, enum isc_dir dir, isc_time ts
 	}
 }
 
-/* Inflates compressed bytes and parses what comes out. */
+/* The compressed stream of dir can't be followed any further (bad
+ * deflate data, or a gap): the rest is opaque. Its byte count is taken
+ * at the end, from the stream's first compressed byte: how far zlib had
+ * read ahead when it found the fault depends on the chunking. */
+static void inflate_stop(struct imap_session *s, enum isc_dir dir)
+{
+	struct half *h = &s->h[dir];
+	inflateEnd(h->z);
+	free(h->z);
+	h->z = NULL;
+	h->z_failed = true;
+	h->ps = PS_OPAQUE;
+}
+
+/* Inflates compressed bytes and parses what comes out, until the input
+ * is used up and zlib holds no more output. */
 static void inflate_feed(struct imap_session *s, enum isc_dir dir, isc_time ts,
 		  const uint8_t *p, size_t len)
 {
@@ -1391,23 +1418,23 @@ static void inflate_feed(struct imap_session *s, enum isc_dir dir, isc_time ts,
 	uint8_t out[INFLATE_CHUNK];
 	h->z->next_in = (Bytef *)(uintptr_t)p;
 	h->z->avail_in = (uInt)len;
-	while (h->z && h->z->avail_in > 0) {
+	while (h->z) {
 		h->z->next_out = out;
 		h->z->avail_out = sizeof(out);
 		int r = inflate(h->z, Z_SYNC_FLUSH);
 		size_t got = sizeof(out) - h->z->avail_out;
 		if (got > 0)
 			parse_inflated(s, dir, ts, out, got);
+		if (!h->z)
+			return;
 		if (r == Z_STREAM_END || (r != Z_OK && r != Z_BUF_ERROR)) {
 			if (r != Z_STREAM_END)
 				anomaly(s, dir, ts, "inflate_error");
-			inflateEnd(h->z);
-			free(h->z);
-			h->z = NULL;
-			h->ps = PS_OPAQUE;
+			inflate_stop(s, dir);
 			return;
 		}
-		if (r == Z_BUF_ERROR && got == 0)
+		if ((h->z->avail_in == 0 && got < sizeof(out)) ||
+		    (r == Z_BUF_ERROR && got == 0))
 			break;
 	}
 }
@@ -1486,7 +1513,10 @@ void imap_session_free(struct imap_session **sp)
 void imap_feed(struct imap_session *s, enum isc_dir dir, isc_time ts,
 	       const uint8_t *p, size_t len)
 {
-	s->h[dir].ctr[IMAP_HC_BYTES] += len;
+	struct half *h = &s->h[dir];
+	h->wire_base = h->ctr[IMAP_HC_BYTES];
+	h->chunk = p;
+	h->ctr[IMAP_HC_BYTES] += len;
 	parse(s, dir, ts, p, len);
 }
 
@@ -1501,10 +1531,11 @@ void imap_gap(struct imap_session *s, enum isc_dir dir, isc_time ts, uint64_t le
 	if (h->z) {
 		/* a hole in a deflate stream cannot be bridged */
 		anomaly(s, dir, ts, "gap_in_compressed_stream");
-		inflateEnd(h->z);
-		free(h->z);
-		h->z = NULL;
-		h->ps = PS_OPAQUE;
+		if (!h->z_started) {
+			h->z_started = true;
+			h->z_start = h->ctr[IMAP_HC_BYTES];
+		}
+		inflate_stop(s, dir);
 		return;
 	}
 	if (h->ps == PS_OPAQUE)
@@ -1516,15 +1547,14 @@ void imap_gap(struct imap_session *s, enum isc_dir dir, isc_time ts, uint64_t le
 		if (len < h->lit_left) {
 			h->lit_left -= len;
 			h->ctr[IMAP_HC_LITERAL_BYTES] += len;
-			h->sample_cap = h->sample_len;	/* sample stops here */
+			h->sample_stopped = true;	/* the sample stops here */
 			return;
 		}
 		len -= h->lit_left;
 		h->ctr[IMAP_HC_LITERAL_BYTES] += h->lit_left;
 		h->lit_left = 0;
 		literal_done(s, dir, ts);
-		h->sample_cap = s->lim.literal_bytes > ARG_CAP ?
-				s->lim.literal_bytes : ARG_CAP;
+
 		if (len == 0)
 			return;
 	}
@@ -1554,6 +1584,10 @@ void imap_end(struct imap_session *s, isc_time ts)
 		emit_command(s, &s->pend[i], NULL, NULL, NULL, 0);
 	while (s->npend > 0)
 		drop_pending(s, s->npend - 1);
+	for (int d = 0; d < 2; d++)
+		if (s->h[d].z_failed)
+			s->h[d].ctr[IMAP_HC_OPAQUE_BYTES] =
+				s->h[d].ctr[IMAP_HC_BYTES] - s->h[d].z_start;
 	qsort(s->names, s->nnames, sizeof(*s->names), cmp_names);
 	struct imap_name_count bn[MAX_NAMES];
 	for (size_t i = 0; i < s->nnames; i++) {

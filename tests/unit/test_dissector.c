@@ -986,3 +986,42 @@ Test(dissector, literal_content_that_looks_like_protocol)
 	hasnt(log, "anomaly");
 	free(log);
 }
+
+/* ---- found by fuzzing ----------------------------------------------------- */
+
+Test(dissector, bad_deflate_data_counts_the_same_however_chunked)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "c1 COMPRESS DEFLATE\r\n" },
+		{ 'S', "c1 OK\n\xff\xd2", 8 },
+		{ 'S', "more", 4 },
+	};
+	uint64_t opaque[3];
+	size_t chunks[3] = { 0, 1, 7 };
+	for (int i = 0; i < 3; i++) {
+		free(run_chunked(st, 4, NULL, chunks[i]));
+		opaque[i] = last_end.half[ISC_DIR_SERVER][IMAP_HC_OPAQUE_BYTES];
+	}
+	cr_assert_eq(opaque[0], 6, "%llu", (unsigned long long)opaque[0]);
+	cr_assert_eq(opaque[1], opaque[0]);
+	cr_assert_eq(opaque[2], opaque[0]);
+	cr_assert_str_eq(last_anoms, "inflate_error ");
+}
+
+Test(dissector, gap_in_one_literal_does_not_blind_the_next)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 APPEND INBOX {100+}\r\n0123" },
+		{ 'G', "C", 50 },
+		{ 'C', "0123456789012345678901234567890123456789012345\r\n" },
+		{ 'S', "a1 OK\r\n" },
+		{ 'C', "a2 SELECT {5+}\r\nINBOX\r\n" },
+		{ 'S', "a2 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "C{5}[INBOX]\n");
+	has(log, "mbox=INBOX user= lit=1/5");
+	free(log);
+}
