@@ -60,6 +60,31 @@ cmp -s "$tmp/t1" "$tmp/out/transcripts/$id.txt" || { echo "FAIL -o DIR: transcri
 if "$bin" -q -r "$samples/login-fetch.pcap" | grep -q tanstaaf1; then echo "FAIL redaction: password printed"; fail=1; fi
 "$bin" -q -r "$samples/login-fetch.pcap" --show-secrets | grep -q tanstaaf1 || { echo "FAIL --show-secrets: password not shown"; fail=1; }
 
+# a capture split into rotated files, some gzip-compressed, read as a
+# directory, gives the same records as the whole file
+/usr/bin/python3 - "$samples/idle.pcap" "$tmp/rot" <<'PY'
+import gzip, os, struct, sys
+data = open(sys.argv[1], "rb").read()
+os.mkdir(sys.argv[2])
+hdr, off, recs = data[:24], 24, []
+while off < len(data):
+    n = struct.unpack("<I", data[off + 8:off + 12])[0]
+    recs.append(data[off:off + 16 + n])
+    off += 16 + n
+for i in range(0, len(recs), 15):
+    body = hdr + b"".join(recs[i:i + 15])
+    name = os.path.join(sys.argv[2], "part%02d.pcap" % (i // 15))
+    if (i // 15) % 2:
+        with gzip.open(name + ".gz", "wb") as f:
+            f.write(body)
+    else:
+        open(name, "wb").write(body)
+PY
+"$bin" -q -r "$samples/idle.pcap" --json | grep -v imapscope.stats >"$tmp/whole"
+"$bin" -q -r "$tmp/rot" --json | grep -v imapscope.stats >"$tmp/parts"; check "rotated .gz directory" 0 $?
+cmp -s "$tmp/whole" "$tmp/parts" || { echo "FAIL rotated files: records differ from the whole capture's"; fail=1; }
+[ "$(ls "$tmp/rot" | grep -c gz)" -ge 1 ] || { echo "FAIL rotated files: no .gz part"; fail=1; }
+
 # the run summary goes to stderr, not stdout, and -q silences it
 "$bin" -r "$samples/login-fetch.pcap" --json >"$tmp/j" 2>"$tmp/e"
 grep -q "sessions: 1 (1 complete, 0 closed idle or evicted, 0 open at the end" "$tmp/e" || { echo "FAIL summary: not on stderr"; cat "$tmp/e"; fail=1; }
