@@ -175,10 +175,14 @@ void out_tr_marker(struct out_transcript *t, enum isc_dir dir, isc_time ts,
 void out_tr_auth(struct out_transcript *t, const struct imap_auth_rec *r)
 {
 	mark_open(t, r->end);
-	if (r->mechanism)
-		out_buf_printf(&t->b, "auth AUTHENTICATE %s: user ", r->mechanism);
-	else
+	if (r->mechanism) {	/* the mechanism name comes from the wire */
+		out_buf_puts(&t->b, "auth AUTHENTICATE ");
+		out_escape_text(&t->b, (const uint8_t *)r->mechanism,
+				strlen(r->mechanism));
+		out_buf_puts(&t->b, ": user ");
+	} else {
 		out_buf_printf(&t->b, "auth %s: user ", r->command);
+	}
 	if (r->user) {
 		out_buf_puts(&t->b, "\"");
 		out_escape_text(&t->b, (const uint8_t *)r->user, strlen(r->user));
