@@ -91,9 +91,11 @@ bool sasl_identity(enum sasl_mech m, unsigned step, const uint8_t *dec,
 		return false;
 	switch (m) {
 	case SASL_PLAIN: {
-		/* authzid NUL authcid NUL passwd: the identity is authcid */
+		/* authzid NUL authcid NUL passwd: the identity is authcid.
+		 * Without the second NUL, what follows the first one is
+		 * the password of a malformed response, not a name. */
 		const uint8_t *z = memchr(dec, 0, len);
-		if (!z)
+		if (!z || !memchr(z + 1, 0, len - (size_t)(z - dec) - 1))
 			return false;
 		size_t off = (size_t)(z - dec) + 1;
 		return put(dec + off, len - off, user, cap);
@@ -124,10 +126,9 @@ bool sasl_identity(enum sasl_mech m, unsigned step, const uint8_t *dec,
 bool sasl_secret(enum sasl_mech m, unsigned step)
 {
 	switch (m) {
-	case SASL_LOGIN:
-		return step != 0;	/* the first response is the user name */
-	case SASL_SCRAM:
-		return step != 0;	/* client-first holds no secret */
+	case SASL_LOGIN:	/* the first response is the user name */
+	case SASL_SCRAM:	/* client-first holds no secret */
+		return step != 0;
 	default:
 		return true;
 	}
