@@ -187,8 +187,8 @@ struct imap_session {
 	unsigned sasl_step;
 	bool idle;
 	/* summary */
-	struct name_count *names;
-	size_t nnames;
+	struct name_count *names;	/* names_cap slots, nnames used */
+	size_t nnames, names_cap;
 	uint64_t auth_attempts, auth_failures, anomalies;
 	const char *anom_names[MAX_ANOM_NAMES];
 	size_t n_anom_names;
@@ -331,6 +331,17 @@ static void count_name(struct imap_session *s, const char *name)
 		snprintf(s->names[i].name, NAME_CAP, "%s", name);
 		s->names[i].count++;
 		return;
+	}
+	if (s->nnames == s->names_cap) {
+		/* grown on demand: most sessions use a handful of names */
+		size_t cap = s->names_cap ? s->names_cap * 2 : 8;
+		if (cap > MAX_NAMES)
+			cap = MAX_NAMES;
+		struct name_count *nn = realloc(s->names, cap * sizeof(*nn));
+		if (!nn)
+			return;
+		s->names = nn;
+		s->names_cap = cap;
 	}
 	snprintf(s->names[i].name, NAME_CAP, "%s", name);
 	s->names[i].count = 1;
@@ -1452,9 +1463,6 @@ int imap_session_new(const struct imap_config *cfg, const struct imap_sink *sink
 	s->cfg.lim = &s->lim;
 	s->sink = *sink;
 	s->ctx = ctx;
-	s->names = calloc(MAX_NAMES, sizeof(*s->names));
-	if (!s->names)
-		goto err;
 	for (int d = 0; d < 2; d++) {
 		struct half *h = &s->h[d];
 		h->sample_cap = s->lim.literal_bytes > ARG_CAP ?
@@ -1588,7 +1596,8 @@ void imap_end(struct imap_session *s, isc_time ts)
 		if (s->h[d].z_failed)
 			s->h[d].ctr[IMAP_HC_OPAQUE_BYTES] =
 				s->h[d].ctr[IMAP_HC_BYTES] - s->h[d].z_start;
-	qsort(s->names, s->nnames, sizeof(*s->names), cmp_names);
+	if (s->nnames)	/* qsort wants a non-NULL base even for 0 */
+		qsort(s->names, s->nnames, sizeof(*s->names), cmp_names);
 	struct imap_name_count bn[MAX_NAMES];
 	for (size_t i = 0; i < s->nnames; i++) {
 		bn[i].name = s->names[i].name;
