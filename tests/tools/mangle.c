@@ -53,62 +53,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_PSH 0x08
-#define TH_ACK 0x10
+#include "wire.h"
 
-#define LT_RAW	101
-#define LT_LOOP	108
-#define LT_IPV4	228
-#define LT_IPV6	229
+
 
 /* ---- bytes ---- */
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/* RFC 1071 one's complement sum of p, added to sum. */
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < n; i += 2)
-		sum += be16(p + i);
-	if (i < n)
-		sum += (uint32_t)p[i] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 /* ---- PRNG: splitmix64, seeded from the command line ---- */
 
@@ -252,12 +202,12 @@ static void tcp_checksum(struct frame *f)
 	uint32_t s = 0;
 
 	if (f->ipver == 4)
-		s = sum16(s, p + f->ip + 12, 8);
+		s = csum_add(s, p + f->ip + 12, 8);
 	else
-		s = sum16(s, p + f->ip + 8, 32);
+		s = csum_add(s, p + f->ip + 8, 32);
 	s += 6 + (uint32_t)tlen;
 	put16(th + 16, 0);
-	put16(th + 16, fold(sum16(s, th, tlen)));
+	put16(th + 16, csum_fold(csum_add(s, th, tlen)));
 }
 
 static bool is_data(const struct frame *f)
@@ -520,7 +470,7 @@ static size_t build(uint8_t *buf, uint32_t src, uint16_t sport, uint32_t dst,
 	ip[9] = 6;
 	put32(ip + 12, src);
 	put32(ip + 16, dst);
-	put16(ip + 10, fold(sum16(0, ip, 20)));
+	put16(ip + 10, csum_fold(csum_add(0, ip, 20)));
 	put16(th, sport);
 	put16(th + 2, dport);
 	put32(th + 4, seq);
