@@ -89,7 +89,7 @@ void stats_print(struct run *r)
 		if (seen)
 			continue;
 		for (size_t k = i; k < n; k++) {
-			if (strcmp(st[k].group, st[i].group) || !st[k].value)
+			if (strcmp(st[k].group, st[i].group) != 0 || !st[k].value)
 				continue;
 			if (first)
 				fprintf(stderr, "%s:", st[i].group);

@@ -687,11 +687,9 @@ static void client_display(struct imap_session *s, isc_time ts,
 			   const struct pending *c)
 {
 	if (!s->cfg.show_secrets && c) {
-		int secret_arg = -1;
-		if (c->kind == CK_LOGIN)
-			secret_arg = 1;
-		else if (c->kind == CK_AUTHENTICATE)
-			secret_arg = 1;
+		/* LOGIN's password, AUTHENTICATE's initial response */
+		int secret_arg = c->kind == CK_LOGIN || c->kind == CK_AUTHENTICATE ?
+				 1 : -1;
 		struct half *h = &s->h[ISC_DIR_CLIENT];
 		if (secret_arg >= 0) {
 			unsigned want = h->arg_base + (unsigned)secret_arg;
@@ -1337,7 +1335,10 @@ static size_t step_opaque(struct imap_session *s, enum isc_dir dir, isc_time ts,
 	struct half *h = &s->h[dir];
 	if (!h->tls_checked && s->starttls) {
 		h->tls_checked = true;
-		if (p[0] != 0x16)	/* TLS handshake record (RFC 8446 5.1) */
+		/* TLS handshake (RFC 8446 5.1); the analyzer can't see zlib
+		 * fill the inflate buffer that p may point to */
+		/* NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult) */
+		if (len > 0 && p[0] != 0x16)
 			anomaly(s, dir, ts, "starttls_injection");
 	}
 	if (s->starttls && !h->tls_done)

@@ -91,7 +91,9 @@ static void esc(struct out_buf *b, const char *s, size_t n)
 		case '\r': e[1] = 'r'; break;
 		case '\t': e[1] = 't'; break;
 		default:
-			memcpy(e + 1, "u00", 3);
+			e[1] = 'u';
+			e[2] = '0';
+			e[3] = '0';
 			e[4] = hex[c >> 4];
 			e[5] = hex[c & 15];
 			el = 6;

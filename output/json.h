@@ -24,13 +24,13 @@ void out_json_free(struct out_json **j);
 void out_json_set_file(struct out_json *j, FILE *f);
 
 void out_json_command(struct out_json *j, const struct out_flow *f,
-		      const struct imap_cmd_rec *r);
+		      const struct imap_cmd_rec *c);
 void out_json_auth(struct out_json *j, const struct out_flow *f,
-		   const struct imap_auth_rec *r);
+		   const struct imap_auth_rec *a);
 /* end_reason: "logout", or a flow_end_names[] entry. */
 void out_json_session(struct out_json *j, const struct out_flow *f,
 		      isc_time end, const char *end_reason,
-		      const struct imap_session_rec *r);
+		      const struct imap_session_rec *s);
 
 /* Name/value pairs of the run's counters, for the imapscope.stats record. */
 struct out_stat {

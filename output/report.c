@@ -17,7 +17,7 @@ struct report {
 	char **uset;			/* USERS_SLOTS slots, NULL when free */
 };
 
-#define USERS_SLOTS (2 * REPORT_USERS_MAX)
+#define USERS_SLOTS ((size_t)2 * REPORT_USERS_MAX)
 
 /* One flow's state. */
 struct rsess {
@@ -163,7 +163,7 @@ static void ev_auth(void *ctx, const struct imap_auth_rec *a)
 	struct rsess *rs = ctx;
 	struct report *r = rs->rep;
 	r->st.auth_attempts++;
-	if (!a->status || strcmp(a->status, "OK"))
+	if (!a->status || strcmp(a->status, "OK") != 0)
 		r->st.auth_failures++;
 	if (a->user)
 		note_user(r, a->user);
