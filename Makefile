@@ -30,6 +30,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 	$(MAKE) test-asan
 	$(MAKE) test-fuzz
+	$(MAKE) lint
 
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
 # Sanitizer reports go to files as well: a test runner may pass a test whose
@@ -82,5 +83,5 @@ fuzz: deps
 test-fuzz: deps
 	FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) JOBS=$(JOBS) fuzz/run.sh smoke
 
-lint:
+lint: deps
 	scripts/lint.sh

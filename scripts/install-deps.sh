@@ -5,10 +5,11 @@ set -eu
 
 # build: compiler, cmake, libraries
 PKGS="build-essential cmake pkg-config libpcap-dev libjson-c-dev zlib1g-dev libssl-dev"
-# tests: Criterion, the JSON Schema validator, tshark for cross-checks,
-# clang for the fuzz targets, dovecot and tcpdump for the live tests
+# tests: Criterion, the JSON Schema validator, clang for the fuzz targets,
+# Dovecot for the live tests, groff for the man page, script(1) for the
+# terminal test, clang-tidy and cppcheck for make lint
 PKGS="$PKGS libcriterion-dev python3 python3-jsonschema clang libclang-rt-14-dev"
-PKGS="$PKGS dovecot-imapd tcpdump iproute2 openssl groff-base"
+PKGS="$PKGS dovecot-imapd tcpdump iproute2 openssl groff-base clang-tidy cppcheck bsdutils"
 [ "${1:-}" = "--build-only" ] && PKGS="build-essential cmake pkg-config libpcap-dev libjson-c-dev zlib1g-dev libssl-dev"
 
 missing=""
