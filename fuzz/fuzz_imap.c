@@ -196,7 +196,8 @@ static void ev_command(void *ctx, const struct imap_cmd_rec *c)
 	CHECK(c->messages <= c->untagged);
 	if (verbose)
 		fprintf(stderr, "command %llu %s %s %s mailbox %s\n",
-			(unsigned long long)c->number, c->tag, c->name,
+			(unsigned long long)c->number, c->tag,
+			c->name ? c->name : "-",
 			c->status ? c->status : "-",
 			c->mailbox ? c->mailbox : "-");
 }
