@@ -48,13 +48,13 @@ build() {
 	cmake --build "$BUILD" -j"$JOBS"
 }
 
-# Executions of a smoke run: about 10 s each on one free core.
+# Executions of a smoke run: 10 to 20 s each on one free core.
 smoke_runs() {
 	case $1 in
-	imap) echo 8000 ;;
-	reasm) echo 8000 ;;
-	decode) echo 100000 ;;
-	pipeline) echo 3000 ;;
+	imap) echo 20000 ;;
+	reasm) echo 30000 ;;
+	decode) echo 400000 ;;
+	pipeline) echo 12000 ;;
 	esac
 }
 

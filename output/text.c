@@ -115,8 +115,15 @@ void out_escape_text(struct out_buf *b, const uint8_t *p, size_t len)
 		uint8_t c = p[i];
 		if (c >= 0x80) {
 			size_t n = out_utf8_seq(p + i, len - i);
-			/* C1 controls (U+0080..U+009F) are escaped too */
-			if (n > 0 && !(n == 2 && c == 0xc2 && p[i + 1] < 0xa0)) {
+			/* C1 controls (U+0080..U+009F) are escaped too, and
+			 * the bidirectional controls, which reorder what a
+			 * terminal shows (U+200E, U+200F, U+202A..U+202E,
+			 * U+2066..U+2069) */
+			bool bidi = n == 3 && c == 0xe2 &&
+				    ((p[i + 1] == 0x80 && (p[i + 2] == 0x8e || p[i + 2] == 0x8f ||
+							   (p[i + 2] >= 0xaa && p[i + 2] <= 0xae))) ||
+				     (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9));
+			if (n > 0 && !bidi && !(n == 2 && c == 0xc2 && p[i + 1] < 0xa0)) {
 				out_buf_put(b, p + i, n);
 				i += n;
 				continue;

@@ -42,6 +42,7 @@ const char *out_buf_cstr(struct out_buf *b);
 
 /* Appends p for a transcript: printable ASCII and valid UTF-8 as they are;
  * tab as "\t", CR as "\r", LF as "\n", any other byte as "\xNN".
+ * C1 and bidirectional control characters are escaped byte by byte.
  * Backslashes stay as they are: IMAP flags are full of them. */
 void out_escape_text(struct out_buf *b, const uint8_t *p, size_t len);
 

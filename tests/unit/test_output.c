@@ -84,6 +84,16 @@ Test(text, transcript_escapes_controls)
 	out_buf_free(&b);
 }
 
+Test(text, transcript_escapes_bidi_controls)
+{
+	struct out_buf b = { 0 };
+	/* RIGHT-TO-LEFT OVERRIDE would show "txt.exe" as "exe.txt" */
+	const uint8_t in[] = "a \xe2\x80\xae exe \xe2\x81\xa6 \xc3\xa9";
+	out_escape_text(&b, in, sizeof(in) - 1);
+	cr_assert_str_eq(out_buf_cstr(&b), "a \\xe2\\x80\\xae exe \\xe2\\x81\\xa6 \xc3\xa9");
+	out_buf_free(&b);
+}
+
 Test(json, hostile_strings_stay_one_valid_record)
 {
 	char *buf = NULL;
