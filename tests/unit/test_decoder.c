@@ -24,38 +24,6 @@
 /* ------------------------------------------------------------------ */
 
 /* One expected counter of the decoder. */
-struct want {
-	const char *group, *name;
-	uint64_t value;
-};
-
-/* Checks every counter of d: those in w[] have their value, every other
- * one is 0, except packets.bytes and the fragment peaks. */
-static void check_stats(const struct cap_decoder *d, const struct want *w,
-			size_t n)
-{
-	struct cap_stat st;
-	size_t found = 0;
-
-	for (size_t i = 0; cap_decoder_stat(d, i, &st); i++) {
-		uint64_t want = 0;
-
-		for (size_t k = 0; k < n; k++)
-			if (strcmp(w[k].group, st.group) == 0 &&
-			    strcmp(w[k].name, st.name) == 0) {
-				want = w[k].value;
-				found++;
-			}
-		if (strcmp(st.name, "bytes") == 0 ||
-		    strncmp(st.name, "peak_", 5) == 0)
-			continue;
-		cr_assert_eq(st.value, want, "%s.%s = %lu, want %lu",
-			     st.group, st.name, (unsigned long)st.value,
-			     (unsigned long)want);
-	}
-	cr_assert_eq(found, n, "a wanted counter does not exist");
-}
-
 #define CHECK_STATS(d, ...)						\
 	do {								\
 		const struct want w_[] = { __VA_ARGS__ };		\
