@@ -1,9 +1,10 @@
 /* reassembly/flow.c: the flow table.
  *
  * Flows are found by their unordered 4-tuple in a chained hash table that
- * doubles as it fills, keyed with SipHash-2-4 under a random 128-bit key.
- * A live flow is on two lists: by last packet (LRU, for idle expiry and
- * eviction) and by opening (for finish). A flow closed by FIN or RST stays
+ * doubles as it fills, keyed with SipHash-2-4 under a random 128-bit key;
+ * each entry keeps its hash, so only the packet's tuple is hashed.
+ * A live flow is on two lists: by last packet (LRU, kept lazily, for idle
+ * expiry and eviction; see requeue()) and by opening (for finish). A flow closed by FIN or RST stays
  * in the hash table for a while as a closed entry, on a third list in the
  * order it closed, so the late packets of its connection open nothing.
  * Whatever reaches the callbacks depends only on the packets and the
@@ -18,8 +19,9 @@
  * segment that repeats old data, or that overtook an earlier one, is put
  * in its place), otherwise the first sequence number seen.
  *
- * Memory: one allocation a flow (struct flow embeds both streams), plus
- * its share of the bucket array; docs/reassembly.md has the measured
+ * Memory: two allocations a live flow (struct flow, and its streams in
+ * struct flow_live), one a closed entry, plus its share of the bucket
+ * array; docs/reassembly.md has the measured
  * figure. In-order data costs nothing more; held data is bounded by
  * max_ooo and memcap. Live and closed entries together never pass
  * max_flows: closed ones are dropped first, then the least recent live
@@ -66,7 +68,6 @@ enum {
 /* One direction of a flow: what its endpoint sent. */
 struct flow_half {
 	struct reasm_stream st;		/* valid with HALF_STARTED */
-	uint32_t syn_seq;		/* sequence number of its SYN */
 	uint32_t fin_seq;		/* sequence number its FIN occupies */
 	uint32_t ack;			/* highest ACK it sent: the next byte
 					 * it expects from the peer */
@@ -89,19 +90,35 @@ struct flow_list {
 	struct flow *head, *tail;	/* head: least recent / oldest */
 };
 
+/* What only a live flow needs: its two streams. A closed entry frees it
+ * and keeps the struct flow (about 190 bytes instead of 850 with the
+ * streams): what finding it and telling its SYNs apart needs. On a
+ * capture of many short connections the closed entries outnumber the
+ * live flows by far (up to max_flows of them linger); with whole entries
+ * 1M sessions at 80,000 a second peaked at 256 MiB. */
+struct flow_live {
+	struct flow *f;			/* whose streams these are */
+	struct flow_half half[2];	/* by enum isc_dir */
+};
+
 struct flow {
 	struct flow *hnext;		/* hash chain */
 	/* link[0]: the LRU list while live, the linger list once closed;
 	 * link[1]: the age list while live */
 	struct flow_link link[2];
+	uint64_t hash;			/* tuple_hash() of its 4-tuple */
 	struct flow_table *t;
 	void *user;			/* what ops.open returned */
 	isc_time last;			/* latest timestamp of its packets; for a
 					 * closed entry, when it closed */
+	isc_time queued;		/* last when it entered the LRU list */
+	uint32_t syn_seq[2];		/* its SYNs' sequence numbers, by
+					 * direction, valid with syn_seen */
+	uint8_t syn_seen;		/* bit dir: that direction's SYN seen */
 	bool closed;			/* a closed entry: no callbacks, no
 					 * streams, absorbs late packets */
 	struct flow_info info;
-	struct flow_half half[2];	/* by enum isc_dir */
+	struct flow_live *lv;		/* owned; NULL once closed */
 };
 
 struct flow_table {
@@ -113,6 +130,8 @@ struct flow_table {
 	uint64_t nentries;		/* live and closed, <= max_flows */
 	uint8_t key[16];		/* SipHash key */
 	struct flow_list lists[LIST_COUNT];
+	struct flow **sweep;		/* expire()'s idle flows, to sort */
+	size_t sweep_cap;
 	struct reasm_memcap mc;		/* shared by every stream */
 	struct reasm_stats tot;		/* all streams, live and freed */
 	struct flow_stats st;
@@ -178,11 +197,12 @@ static uint64_t rotl(uint64_t x, int b)
 
 static uint64_t le64(const uint8_t *p)
 {
-	uint64_t v = 0;
-	int i;
+	uint64_t v;
 
-	for (i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
+	memcpy(&v, p, 8);	/* one load, where a byte loop was one each */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
 	return v;
 }
 
@@ -238,24 +258,29 @@ uint64_t reasm_siphash(const uint8_t key[16], const void *in, size_t n)
 	return v[0] ^ v[1] ^ v[2] ^ v[3];
 }
 
-/* Writes one endpoint as 19 bytes: family, address, port. */
+/* Writes one endpoint: its address (4 bytes for IPv4, 16 for IPv6), then
+ * its port. An IPv4 tuple hashes 12 bytes instead of 38, two SipHash
+ * blocks instead of five; the two families can't collide by construction,
+ * as the length is part of SipHash's last block. */
 static uint8_t *put_ep(uint8_t *b, const struct isc_addr *a, uint16_t port)
 {
-	*b++ = a->family;
-	memcpy(b, a->a, sizeof(a->a));
-	b += sizeof(a->a);
+	size_t n = a->family == 4 ? 4 : sizeof(a->a);
+
+	memcpy(b, a->a, n);
+	b += n;
 	*b++ = (uint8_t)(port >> 8);
 	*b++ = (uint8_t)port;
 	return b;
 }
 
-/* Hashes the 4-tuple in an order that does not depend on direction. */
+/* Hashes the 4-tuple in an order that does not depend on direction. A
+ * mixed-family pair (impossible from the decoder) still hashes fine. */
 static uint64_t tuple_hash(const struct flow_table *t,
 			   const struct isc_addr *a, uint16_t ap,
 			   const struct isc_addr *b, uint16_t bp)
 {
 	int c = memcmp(a, b, sizeof(*a));
-	uint8_t buf[2 * 19], *e = buf;
+	uint8_t buf[2 * 18], *e = buf;
 
 	if (c > 0 || (c == 0 && ap > bp)) {
 		e = put_ep(e, b, bp);
@@ -292,22 +317,26 @@ static bool flow_match(const struct flow *f, const struct isc_pkt *pkt)
 	       addr_eq(&pkt->dst, &fi->client);
 }
 
+/* Finds pkt's flow; *h_r gets the tuple's hash either way, so that a
+ * flow created for pkt does not hash it again. */
 static struct flow *flow_lookup(const struct flow_table *t,
-				const struct isc_pkt *pkt)
+				const struct isc_pkt *pkt, uint64_t *h_r)
 {
 	uint64_t h = tuple_hash(t, &pkt->src, pkt->sport, &pkt->dst,
 				pkt->dport);
 	struct flow *f;
 
+	*h_r = h;
 	for (f = *bucket_of(t, h); f; f = f->hnext)
-		if (flow_match(f, pkt))
+		if (f->hash == h && flow_match(f, pkt))
 			return f;
 	return NULL;
 }
 
-/* Moves every entry into a new array of n buckets. On ENOMEM the table
- * keeps its array (and longer chains); returns false. */
-static bool rehash(struct flow_table *t, size_t n)
+/* Moves every entry into a new array of n buckets, hashing each entry
+ * again under the table's key when rekey is set (the key changed). On
+ * ENOMEM the table keeps its array (and longer chains); returns false. */
+static bool rehash(struct flow_table *t, size_t n, bool rekey)
 {
 	size_t i, old_n = t->nbuckets;
 	struct flow **old = t->buckets, **nb, *f, *next;
@@ -319,8 +348,11 @@ static bool rehash(struct flow_table *t, size_t n)
 	t->nbuckets = n;
 	for (i = 0; i < old_n; i++) {
 		for (f = old[i]; f; f = next) {
-			struct flow **b = bucket_of(t, flow_hash(t, f));
+			struct flow **b;
 
+			if (rekey)
+				f->hash = flow_hash(t, f);
+			b = bucket_of(t, f->hash);
 			next = f->hnext;
 			f->hnext = *b;
 			*b = f;
@@ -330,20 +362,21 @@ static bool rehash(struct flow_table *t, size_t n)
 	return true;
 }
 
+/* Inserts f, whose hash is set. */
 static void hash_insert(struct flow_table *t, struct flow *f)
 {
 	struct flow **b;
 
 	if (t->nentries >= t->nbuckets && t->nbuckets < FLOW_MAX_BUCKETS)
-		(void)rehash(t, t->nbuckets * 2);
-	b = bucket_of(t, flow_hash(t, f));
+		(void)rehash(t, t->nbuckets * 2, false);
+	b = bucket_of(t, f->hash);
 	f->hnext = *b;
 	*b = f;
 }
 
 static void hash_remove(struct flow_table *t, struct flow *f)
 {
-	struct flow **pp = bucket_of(t, flow_hash(t, f));
+	struct flow **pp = bucket_of(t, f->hash);
 
 	while (*pp != f)
 		pp = &(*pp)->hnext;
@@ -400,8 +433,8 @@ static void random_key(uint8_t key[16], const void *salt)
 
 static struct flow *half_flow(struct flow_half *h)
 {
-	return (struct flow *)((char *)(h - h->dir) -
-			       offsetof(struct flow, half));
+	return ((struct flow_live *)((char *)(h - h->dir) -
+				     offsetof(struct flow_live, half)))->f;
 }
 
 /* Stream sink: in-order bytes of one direction, passed on to ops.data. */
@@ -540,7 +573,7 @@ static void check_fins(struct flow_table *t, struct flow *f, isc_time ts)
 	int dir;
 
 	for (dir = 0; dir < 2; dir++) {
-		struct flow_half *h = &f->half[dir];
+		struct flow_half *h = &f->lv->half[dir];
 
 		if ((h->flags & (HALF_FIN | HALF_FIN_DONE)) != HALF_FIN ||
 		    !(h->flags & HALF_STARTED))
@@ -580,12 +613,22 @@ static void sync_stats(struct flow_table *t)
 	t->st.memcap_refusals = t->mc.refusals;
 }
 
+/* Frees what only a live flow has. */
+static void flow_drop_live(struct flow *f)
+{
+	if (!f->lv)
+		return;
+	if (f->lv->half[0].flags & HALF_STARTED)
+		reasm_stream_fini(&f->lv->half[0].st);
+	if (f->lv->half[1].flags & HALF_STARTED)
+		reasm_stream_fini(&f->lv->half[1].st);
+	free(f->lv);
+	f->lv = NULL;
+}
+
 static void flow_destroy(struct flow *f)
 {
-	if (f->half[0].flags & HALF_STARTED)
-		reasm_stream_fini(&f->half[0].st);
-	if (f->half[1].flags & HALF_STARTED)
-		reasm_stream_fini(&f->half[1].st);
+	flow_drop_live(f);
 	free(f);
 }
 
@@ -600,14 +643,12 @@ static void flow_forget(struct flow_table *t, struct flow *f)
 }
 
 /* Flushes both directions of f, reports its end at ts, and either frees
- * it or, with linger, keeps it as a closed entry. */
+ * it or, with linger, keeps its head as a closed entry in its place. */
 static void flow_close(struct flow_table *t, struct flow *f, isc_time ts,
 		       enum flow_end why, bool linger)
 {
-	int dir;
-
-	half_flush(&f->half[ISC_DIR_CLIENT], ts);
-	half_flush(&f->half[ISC_DIR_SERVER], ts);
+	half_flush(&f->lv->half[ISC_DIR_CLIENT], ts);
+	half_flush(&f->lv->half[ISC_DIR_SERVER], ts);
 	check_fins(t, f, ts);
 	t->ops.close(t->ops.ctx, f->user, ts, why);
 	if (why == FLOW_END_IDLE)
@@ -623,13 +664,7 @@ static void flow_close(struct flow_table *t, struct flow *f, isc_time ts,
 		flow_destroy(f);
 		return;
 	}
-	for (dir = 0; dir < 2; dir++) {
-		struct flow_half *h = &f->half[dir];
-
-		if (h->flags & HALF_STARTED)
-			reasm_stream_fini(&h->st);
-		h->flags &= HALF_SYN;		/* syn_seq still tells SYNs apart */
-	}
+	flow_drop_live(f);
 	f->closed = true;
 	f->user = NULL;
 	f->info.stats[0] = f->info.stats[1] = NULL;
@@ -644,15 +679,76 @@ static bool idle_past(isc_time last, isc_time now, isc_time idle)
 	return now > last && (uint64_t)now - (uint64_t)last > (uint64_t)idle;
 }
 
-/* Closes the least recently active flows while they are idle, and forgets
- * closed entries past their time. */
-static void expire(struct flow_table *t, isc_time now)
+/* The LRU list is kept lazily: a packet only moves its flow's last
+ * forward, and the list is ordered by queued (last when the flow was put
+ * at the tail). A flow at the head whose last moved on since is put at
+ * the tail again when a sweep or an eviction reaches it. Moving the flow
+ * on every packet touched its two neighbours, two cache misses a packet
+ * with thousands of flows open. Every flow behind an untouched head has
+ * last >= queued >= that head's last, so the head is the least recent. */
+static void requeue(struct flow_table *t, struct flow *f)
+{
+	list_remove(t, LIST_LRU, f);
+	f->queued = f->last;
+	list_append(t, LIST_LRU, f);
+}
+
+/* The least recently active live flow, or NULL. */
+static struct flow *lru_head(struct flow_table *t)
 {
 	struct flow *f;
 
-	while ((f = t->lists[LIST_LRU].head) &&
-	       idle_past(f->last, now, t->lim.idle_timeout))
-		flow_close(t, f, f->last, FLOW_END_IDLE, false);
+	while ((f = t->lists[LIST_LRU].head) && f->last != f->queued)
+		requeue(t, f);
+	return f;
+}
+
+/* Idle flows close in the order of their last packet, ties by opening. */
+static int sweep_cmp(const void *a, const void *b)
+{
+	const struct flow *x = *(struct flow *const *)a;
+	const struct flow *y = *(struct flow *const *)b;
+
+	if (x->last != y->last)
+		return x->last < y->last ? -1 : 1;
+	return x->info.number < y->info.number ? -1 : 1;
+}
+
+/* Closes the flows that are idle at now, and forgets closed entries past
+ * their time. The idle ones are all in the list before the first flow
+ * that is neither idle nor touched since it was queued. */
+static void expire(struct flow_table *t, isc_time now)
+{
+	struct flow *f;
+	size_t n = 0, i;
+
+	while ((f = t->lists[LIST_LRU].head)) {
+		if (!idle_past(f->last, now, t->lim.idle_timeout)) {
+			if (f->last == f->queued)
+				break;
+			requeue(t, f);
+			continue;
+		}
+		if (n == t->sweep_cap) {
+			size_t cap = n ? 2 * n : 64;
+			struct flow **s = realloc(t->sweep, cap * sizeof(*s));
+
+			if (!s)
+				break;	/* the rest at the next packet */
+			t->sweep = s;
+			t->sweep_cap = cap;
+		}
+		list_remove(t, LIST_LRU, f);
+		t->sweep[n++] = f;
+	}
+	if (n > 1)
+		qsort(t->sweep, n, sizeof(*t->sweep), sweep_cmp);
+	for (i = 0; i < n; i++) {
+		/* flow_close takes it off the LRU list: back on it first */
+		list_append(t, LIST_LRU, t->sweep[i]);
+		flow_close(t, t->sweep[i], t->sweep[i]->last, FLOW_END_IDLE,
+			   false);
+	}
 	while ((f = t->lists[LIST_LINGER].head) &&
 	       idle_past(f->last, now, t->linger))
 		flow_forget(t, f);
@@ -707,14 +803,15 @@ static void make_room(struct flow_table *t)
 		flow_forget(t, f);
 		return;
 	}
-	f = t->lists[LIST_LRU].head;
+	f = lru_head(t);
 	if (f)
 		flow_close(t, f, f->last, FLOW_END_EVICTED, false);
 }
 
 /* Opens a flow for pkt, making room first when the table is full. Returns
  * NULL on ENOMEM (the packet is then ignored). */
-static struct flow *flow_create(struct flow_table *t, const struct isc_pkt *pkt)
+static struct flow *flow_create(struct flow_table *t, const struct isc_pkt *pkt,
+				uint64_t hash)
 {
 	struct flow *f;
 	int dir;
@@ -722,13 +819,19 @@ static struct flow *flow_create(struct flow_table *t, const struct isc_pkt *pkt)
 	while (t->nentries >= t->lim.max_flows && t->nentries)
 		make_room(t);
 	f = calloc(1, sizeof(*f));
-	if (!f)
+	if (f)
+		f->lv = calloc(1, sizeof(*f->lv));
+	if (!f || !f->lv) {
+		free(f);
 		return NULL;
+	}
+	f->lv->f = f;
 	f->t = t;
-	f->last = pkt->ts;
+	f->hash = hash;
+	f->last = f->queued = pkt->ts;
 	for (dir = 0; dir < 2; dir++) {
-		f->half[dir].dir = (uint8_t)dir;
-		f->info.stats[dir] = &f->half[dir].st.st;
+		f->lv->half[dir].dir = (uint8_t)dir;
+		f->info.stats[dir] = &f->lv->half[dir].st.st;
 	}
 	set_roles(t, pkt, &f->info);
 	f->info.number = ++t->st.flows;
@@ -758,11 +861,11 @@ static enum isc_dir packet_dir(const struct flow *f, const struct isc_pkt *pkt)
  * SYN already seen from its sender on f. */
 static bool is_other_syn(const struct flow *f, const struct isc_pkt *pkt)
 {
-	const struct flow_half *h = &f->half[packet_dir(f, pkt)];
+	enum isc_dir dir = packet_dir(f, pkt);
 
 	if ((pkt->flags & (ISC_TH_SYN | ISC_TH_ACK | ISC_TH_RST)) != ISC_TH_SYN)
 		return false;
-	return !(h->flags & HALF_SYN) || h->syn_seq != pkt->seq;
+	return !(f->syn_seen & (1u << dir)) || f->syn_seq[dir] != pkt->seq;
 }
 
 /* True when pkt, on the 4-tuple of live flow f, starts a new connection
@@ -771,7 +874,7 @@ static bool is_other_syn(const struct flow *f, const struct isc_pkt *pkt)
  * (an earlier attempt that was abandoned). */
 static bool is_new_connection(const struct flow *f, const struct isc_pkt *pkt)
 {
-	const struct flow_half *c = &f->half[0], *s = &f->half[1];
+	const struct flow_half *c = &f->lv->half[0], *s = &f->lv->half[1];
 	bool fin = (c->flags | s->flags) & HALF_FIN;
 	bool data = (c->st.st.segments | s->st.st.segments) != 0;
 
@@ -806,7 +909,7 @@ static void flow_segment(struct flow_table *t, struct flow *f,
 			 const struct isc_pkt *pkt)
 {
 	enum isc_dir dir = packet_dir(f, pkt);
-	struct flow_half *h = &f->half[dir], *o = &f->half[!dir];
+	struct flow_half *h = &f->lv->half[dir], *o = &f->lv->half[!dir];
 	uint32_t seq = pkt->seq;
 	isc_time ts = pkt->ts;
 
@@ -820,7 +923,8 @@ static void flow_segment(struct flow_table *t, struct flow *f,
 	if (pkt->flags & ISC_TH_SYN) {
 		if (!(h->flags & HALF_SYN)) {
 			h->flags |= HALF_SYN;
-			h->syn_seq = seq;
+			f->syn_seen |= (uint8_t)(1u << dir);
+			f->syn_seq[dir] = seq;
 		}
 		seq++;		/* the SYN takes one sequence number */
 	}
@@ -845,7 +949,7 @@ static void flow_segment(struct flow_table *t, struct flow *f,
 		h->fin_seq = seq + pkt->payload_len + pkt->payload_missing;
 	}
 	check_fins(t, f, ts);
-	if (f->half[0].flags & f->half[1].flags & HALF_FIN_DONE)
+	if (f->lv->half[0].flags & f->lv->half[1].flags & HALF_FIN_DONE)
 		flow_close(t, f, ts, FLOW_END_FIN, true);
 }
 
@@ -899,6 +1003,7 @@ void flow_table_free(struct flow_table **tp)
 		flow_destroy(f);
 	}
 	free(t->buckets);
+	free(t->sweep);
 	free(t);
 	*tp = NULL;
 }
@@ -906,6 +1011,7 @@ void flow_table_free(struct flow_table **tp)
 void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 {
 	struct flow *f;
+	uint64_t hash;
 
 	t->st.packets++;
 	if (!port_listed(t, pkt->sport) && !port_listed(t, pkt->dport)) {
@@ -914,7 +1020,7 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 		sync_stats(t);
 		return;
 	}
-	f = flow_lookup(t, pkt);
+	f = flow_lookup(t, pkt, &hash);
 	if (f && f->closed) {
 		if (!idle_past(f->last, pkt->ts, t->linger) &&
 		    !is_other_syn(f, pkt)) {
@@ -934,15 +1040,12 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 	/* A flow's own packet keeps it open: it is touched before the idle
 	 * sweep, so a capture whose clock jumps (years, in some real files)
 	 * does not cut a live connection in two. Its time never goes back. */
-	if (f) {
-		if (pkt->ts > f->last)
-			f->last = pkt->ts;
-		list_remove(t, LIST_LRU, f);
-		list_append(t, LIST_LRU, f);
-	}
+	if (f && pkt->ts > f->last)
+		f->last = pkt->ts;	/* see requeue() */
 	expire(t, pkt->ts);
 	if (!f && starts_flow(pkt))
-		f = flow_create(t, pkt);	/* enters the LRU list at its tail */
+		f = flow_create(t, pkt, hash);	/* enters the LRU list at its
+						 * tail */
 	if (f)
 		flow_segment(t, f, pkt);
 	sync_stats(t);
@@ -973,6 +1076,6 @@ const struct flow_stats *flow_table_stats(const struct flow_table *t)
 void flow_table_set_hash_key(struct flow_table *t, const uint8_t key[16])
 {
 	memcpy(t->key, key, sizeof(t->key));
-	if (!rehash(t, t->nbuckets))
+	if (!rehash(t, t->nbuckets, true))
 		abort();	/* a test hook: no way to go on correctly */
 }
