@@ -3,23 +3,6 @@
 
 #include <string.h>
 
-bool imap_eq(const uint8_t *p, size_t len, const char *word)
-{
-	size_t n = strlen(word);
-	if (n != len)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t a = p[i], b = (uint8_t)word[i];
-		if (a >= 'a' && a <= 'z')
-			a = (uint8_t)(a - 32);
-		if (b >= 'a' && b <= 'z')
-			b = (uint8_t)(b - 32);
-		if (a != b)
-			return false;
-	}
-	return true;
-}
-
 /* True if position off of the line lies inside a quoted string. */
 static bool in_quoted(const uint8_t *p, size_t off)
 {

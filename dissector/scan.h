@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 
 /* A literal announcement: "{n}", "{n+}" (RFC 7888), "~{n}" (RFC 3516). */
 struct imap_lit {
@@ -63,6 +64,23 @@ size_t imap_scan_tokens(const uint8_t *p, size_t len, struct imap_scan_state *st
 size_t imap_tok_value(const struct imap_tok *t, char *dst, size_t cap);
 
 /* Case-insensitive compare of a byte range with a NUL-terminated word. */
-bool imap_eq(const uint8_t *p, size_t len, const char *word);
+static inline bool imap_eq(const uint8_t *p, size_t len, const char *word)
+{
+	/* inline: with a literal word the length test folds to a constant
+	 * and most calls end there (is_status() runs on every server line) */
+	size_t n = strlen(word);
+	if (n != len)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t a = p[i], b = (uint8_t)word[i];
+		if (a >= 'a' && a <= 'z')
+			a = (uint8_t)(a - 32);
+		if (b >= 'a' && b <= 'z')
+			b = (uint8_t)(b - 32);
+		if (a != b)
+			return false;
+	}
+	return true;
+}
 
 #endif
