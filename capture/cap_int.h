@@ -3,6 +3,7 @@
  *
  *   gz.c      a file or pipe read through zlib, as a stdio stream
  *   pcapng.c  pcapng reader with one link type per interface
+ *   pcapfile.c  classic pcap reader for regular files, no copy per frame
  *   input.c   one capture file: format detection, frames, error lines
  *   source.c  the public cap_source: inputs merged by timestamp
  */
@@ -72,6 +73,31 @@ int cap_ng_next(struct cap_ng *ng, struct cap_frame *frame_r, char *msg,
 
 /* Closes the file and frees everything; sets *ng to NULL. NULL is fine. */
 void cap_ng_close(struct cap_ng **ng);
+
+/* ---- pcapfile.c --------------------------------------------------- */
+
+struct cap_pf;
+
+/* Looks at the file header of fd (a regular file, read with pread(), so
+ * its offset is not used) and, if it is a classic pcap file this reader
+ * handles (magic a1b2c3d4 or a1b23c4d in either byte order, version 2.4,
+ * see pcapfile.c), starts reading it. Returns 1 and sets *pf_r, taking
+ * fd over (closed by cap_pf_close()); 0 if the file is anything else, or
+ * too short or unreadable to tell (fd left alone: libpcap reads it and
+ * says what is wrong); or ISC_ENOMEM (fd left alone). */
+int cap_pf_open(int fd, struct cap_pf **pf_r);
+
+/* Returns 1 with the next packet in *frame_r (ts, linktype, data, caplen
+ * and wirelen; index is left alone), 0 at the end of the file, or
+ * ISC_EIO (ISC_ENOMEM) with libpcap's words for the reason in msg (msglen
+ * bytes) and in *off_r the offset where reading stopped, as libpcap's
+ * ftell() would give it. Frame bytes point into the reader's buffer and
+ * are valid until the next call. */
+int cap_pf_next(struct cap_pf *pf, struct cap_frame *frame_r, char *msg,
+		size_t msglen, uint64_t *off_r);
+
+/* Closes the file and frees everything; sets *pf to NULL. NULL is fine. */
+void cap_pf_close(struct cap_pf **pf);
 
 /* ---- input.c ------------------------------------------------------ */
 

@@ -4,12 +4,15 @@
  *   1f 8b          gzip (RFC 1952): read through zlib (gz.c), and the
  *                  uncompressed data is told apart the same way
  *   0a 0d 0d 0a    pcapng: read by pcapng.c, one link type per interface
+ *   a1b2c3d4       classic pcap (a1b23c4d: ns; either byte order;
+ *                  version 2.4) in a regular file: read by pcapfile.c,
+ *                  which hands out frames without libpcap's copy
  *   anything else  libpcap's savefile reader (pcap and its variants), or
  *                  its "unknown file format" error
  * A regular file is peeked at with pread() and read through plain stdio
- * unless it is compressed. Stdin and other pipes cannot be peeked and
- * rewound, so they always go through zlib, which passes plain data
- * through unchanged.
+ * unless it is compressed or pcapfile.c takes it. Stdin and other pipes
+ * cannot be peeked and rewound, so they always go through zlib, which
+ * passes plain data through unchanged.
  *
  * libpcap is asked for nanosecond timestamps, so it scales microsecond
  * files up and the frame header's tv_usec field holds nanoseconds.
@@ -32,7 +35,8 @@ struct cap_in {
 	struct cap_gz *gz;	/* NULL unless read through zlib; lives as
 				 * long as the stream that pcap or ng owns */
 	pcap_t *pcap;		/* libpcap's reader, or */
-	struct cap_ng *ng;	/* ours, for pcapng */
+	struct cap_ng *ng;	/* ours, for pcapng, or */
+	struct cap_pf *pf;	/* ours, for pcap in a regular file */
 	int linktype;		/* pcap_datalink() of the libpcap reader */
 	uint64_t count;		/* frames read */
 	int state;		/* 1 while frames may follow, then the final
@@ -91,10 +95,11 @@ static int cap_in_fd(const char *path)
 /* Opens the file as a stream positioned at its first byte, through zlib
  * when needed, and reads its first bytes into magic. Returns 0 (and
  * *nmagic_r, *fp_r, *gz_r: NULL for plain stdio), or an error with err
- * set. */
+ * set. A regular file that pcapfile.c reads gets no stream: 0 with *pf_r
+ * set and *fp_r NULL. */
 static int cap_in_stream(const char *path, uint8_t magic[4], size_t *nmagic_r,
-			 FILE **fp_r, struct cap_gz **gz_r, char *err,
-			 size_t errlen)
+			 FILE **fp_r, struct cap_gz **gz_r,
+			 struct cap_pf **pf_r, char *err, size_t errlen)
 {
 	struct stat st;
 	ssize_t got;
@@ -120,6 +125,19 @@ static int cap_in_stream(const char *path, uint8_t magic[4], size_t *nmagic_r,
 			return ISC_EIO;
 		}
 		if (got < 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+			int ret = got == 4 ? cap_pf_open(fd, pf_r) : 0;
+
+			if (ret < 0) {
+				cap_format_err(err, errlen, path,
+					       "out of memory");
+				close(fd);
+				return ret;
+			}
+			if (ret == 1) {
+				*fp_r = NULL;
+				*nmagic_r = (size_t)got;
+				return 0;
+			}
 			*fp_r = fdopen(fd, "rb");
 			if (*fp_r == NULL) {
 				cap_format_err(err, errlen, path,
@@ -169,10 +187,13 @@ int cap_in_open(const char *path, struct cap_in **in_r, char *err,
 		cap_format_err(err, errlen, path, "out of memory");
 		return ISC_ENOMEM;
 	}
-	ret = cap_in_stream(path, magic, &nmagic, &fp, &in->gz, err, errlen);
+	ret = cap_in_stream(path, magic, &nmagic, &fp, &in->gz, &in->pf, err,
+			    errlen);
 	if (ret < 0)
 		goto err;
-	if (nmagic == 4 && memcmp(magic, ng_magic, 4) == 0) {
+	if (in->pf != NULL) {
+		/* read by pcapfile.c */
+	} else if (nmagic == 4 && memcmp(magic, ng_magic, 4) == 0) {
 		ret = cap_ng_open(fp, &in->ng, msg, sizeof(msg));
 		/* fp is closed now if that failed: in->gz with it */
 		if (ret < 0) {
@@ -212,6 +233,7 @@ void cap_in_close(struct cap_in **in)
 	if ((*in)->pcap != NULL)
 		pcap_close((*in)->pcap);
 	cap_ng_close(&(*in)->ng);
+	cap_pf_close(&(*in)->pf);
 	free((*in)->path);
 	free(*in);
 	*in = NULL;
@@ -281,7 +303,9 @@ int cap_in_next(struct cap_in *in, struct cap_frame *frame_r)
 	if (in->pcap != NULL) {
 		ret = cap_in_next_pcap(in, frame_r);
 	} else {
-		ret = cap_ng_next(in->ng, frame_r, msg, sizeof(msg), &off);
+		ret = in->pf != NULL ?
+		      cap_pf_next(in->pf, frame_r, msg, sizeof(msg), &off) :
+		      cap_ng_next(in->ng, frame_r, msg, sizeof(msg), &off);
 		if (ret < 0) {
 			cap_in_fail(in, msg, off > INT64_MAX ? -1 :
 						 (int64_t)off);

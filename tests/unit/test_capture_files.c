@@ -1276,3 +1276,297 @@ Test(pcapng, bad_headers_refused_at_open)
 	cr_assert_eq(cap_source_open(path, &src, err, sizeof(err)), ISC_EIO);
 	cr_assert_null(src);
 }
+
+/* ------------------------------------------------------------------ */
+/* Classic pcap in a regular file (pcapfile.c)                         */
+/* ------------------------------------------------------------------ */
+
+/* A regular pcap file is read by our own reader; the same bytes
+ * gzip-compressed go through libpcap's. So every file below is read both
+ * ways, and the frames and the error must agree: the reference is
+ * libpcap. The files are written byte by byte with the ng_* writer (in
+ * either byte order), as libpcap's dumper writes only our own. */
+
+TestSuite(pcapfile, .init = tmp_setup, .fini = tmp_teardown);
+
+static void pf_bytes(struct ng *n, const void *p, size_t len)
+{
+	cr_assert_leq(n->len + len, sizeof(n->b));
+	memcpy(n->b + n->len, p, len);
+	n->len += len;
+}
+
+static void pf_header(struct ng *n, bool big, bool ns, uint32_t snaplen,
+		      uint32_t linktype)
+{
+	n->len = 0;
+	n->big = big;
+	ng_u32(n, ns ? 0xa1b23c4dU : 0xa1b2c3d4U);
+	ng_u16(n, 2);
+	ng_u16(n, 4);
+	ng_u32(n, 0);			/* thiszone */
+	ng_u32(n, 0);			/* sigfigs */
+	ng_u32(n, snaplen);
+	ng_u32(n, linktype);
+}
+
+static void pf_record(struct ng *n, uint32_t sec, uint32_t frac,
+		      const void *p, uint32_t caplen, uint32_t wirelen)
+{
+	ng_u32(n, sec);
+	ng_u32(n, frac);
+	ng_u32(n, caplen);
+	ng_u32(n, wirelen);
+	pf_bytes(n, p, caplen);
+}
+
+/* Frames 0..count-1 of the test capture at BASE_SEC + i, fraction i * 7
+ * (microseconds or nanoseconds). */
+static void pf_frames(struct ng *n, int count)
+{
+	for (int i = 0; i < count; i++) {
+		struct fb f;
+		uint32_t caplen;
+
+		gen_frame(&f, i, &caplen);
+		pf_record(n, (uint32_t)(BASE_SEC + i), (uint32_t)i * 7, f.b,
+			  caplen, (uint32_t)f.len);
+	}
+}
+
+/* The message of a read error without the file name and the offset's
+ * unit ("byte offset" here, "uncompressed byte offset" through zlib). */
+static const char *pf_what(const char *err, const char *path)
+{
+	static char what[2][512];
+	static int k;
+	const char *p = strstr(err, path);
+	char *at;
+
+	k ^= 1;
+	if (err[0] == '\0')
+		return "";
+	cr_assert_not_null(p, "%s", err);
+	snprintf(what[k], sizeof(what[k]), "%s", p + strlen(path));
+	if ((at = strstr(what[k], "uncompressed ")) != NULL)
+		memmove(at, at + 13, strlen(at + 13) + 1);
+	return what[k];
+}
+
+/* Writes n to name, reads it as a plain file (ours) and gzip-compressed
+ * (libpcap's), checks both agree and leaves ours in *got. */
+static void pf_read_both(struct ng *n, const char *name, struct cap *got)
+{
+	char gzname[64];
+	struct cap ref;
+	const char *path = tmp(name), *gzpath;
+
+	snprintf(gzname, sizeof(gzname), "%s.gz", name);
+	gzpath = tmp(gzname);
+	spit(path, n->b, n->len);
+	gzip_file(path, gzpath);
+	read_one(path, got);
+	read_one(gzpath, &ref);
+	same_frames(&ref, got, ref.n);
+	cr_assert_eq(got->end, ref.end);
+	cr_assert_eq(got->failures, ref.failures);
+	cr_assert_str_eq(pf_what(got->err, path), pf_what(ref.err, gzpath));
+	cap_free(&ref);
+}
+
+Test(pcapfile, both_byte_orders_us_and_ns)
+{
+	for (int v = 0; v < 4; v++) {
+		bool big = v & 1, ns = v & 2;
+		struct ng n;
+		struct cap got;
+		char name[32];
+
+		pf_header(&n, big, ns, 65535, 1);
+		pf_frames(&n, NFRAMES);
+		snprintf(name, sizeof(name), "order%d.pcap", v);
+		pf_read_both(&n, name, &got);
+		cr_assert_eq(got.n, NFRAMES);
+		cr_assert_eq(got.end, 0);
+		for (int i = 0; i < NFRAMES; i++) {
+			isc_time frac = (isc_time)i * 7 * (ns ? 1 : 1000);
+
+			cr_assert_eq(got.fr[i].ts, (BASE_SEC + i) *
+				     ISC_NS_PER_SEC + frac, "frame %d", i);
+			cr_assert_eq(got.fr[i].linktype, DLT_EN10MB);
+		}
+		cap_free(&got);
+	}
+}
+
+Test(pcapfile, link_types_as_libpcap_maps_them)
+{
+	static const struct { uint32_t lt; int dlt; } map[] = {
+		{ 101, DLT_RAW }, { 108, DLT_LOOP }, { 276, 276 },
+		{ 113, DLT_LINUX_SLL }, { 0, DLT_NULL }, { 12, 12 },
+		{ 228, 228 }, { 1 | 0x10000000u, DLT_EN10MB },
+	};
+	static const uint8_t b[4] = { 1, 2, 3, 4 };
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		struct ng n;
+		struct cap got;
+		char name[32];
+
+		pf_header(&n, i % 2, false, 65535, map[i].lt);
+		pf_record(&n, 1, 2, b, sizeof(b), sizeof(b));
+		snprintf(name, sizeof(name), "lt%u.pcap", map[i].lt);
+		pf_read_both(&n, name, &got);
+		cr_assert_eq(got.n, 1);
+		cr_assert_eq(got.fr[0].linktype, map[i].dlt, "linktype %u",
+			     map[i].lt);
+		cap_free(&got);
+	}
+}
+
+/* A cut inside a record header or its data ends the file with libpcap's
+ * words and the offset where reading stopped: the end of the file. */
+Test(pcapfile, cut_record_header_and_data)
+{
+	static const size_t cut_in[] = { 5, 16 + 3, 0 };
+
+	for (int v = 0; cut_in[v] != 0; v++) {
+		struct ng n;
+		struct cap got;
+		char name[32], off[64];
+		size_t keep;
+
+		pf_header(&n, v == 1, false, 65535, 1);
+		pf_frames(&n, 3);
+		keep = n.len;
+		pf_frames(&n, 1);
+		n.len = keep + cut_in[v];
+		snprintf(name, sizeof(name), "cut%d.pcap", v);
+		pf_read_both(&n, name, &got);
+		cr_assert_eq(got.n, 3);
+		cr_assert_eq(got.end, ISC_EIO);
+		snprintf(off, sizeof(off), "at byte offset %zu", n.len);
+		{
+			const char *w[] = {
+				v == 0 ? "tried to read 16 header bytes, "
+					 "only got 5" :
+					 "captured bytes, only got 3",
+				"truncated dump file", "after packet 3", off,
+			};
+
+			check_msg(got.err, w, 4);
+		}
+		cap_free(&got);
+	}
+}
+
+/* caplen above the snaplen: cut to the snaplen if it is not above the
+ * link type's maximum (256 KiB), a damaged record if it is. */
+Test(pcapfile, caplen_over_snaplen_and_maximum)
+{
+	struct ng n;
+	struct cap got;
+	uint8_t b[100];
+	char off[64];
+	size_t at;
+
+	memset(b, 0xab, sizeof(b));
+	pf_header(&n, false, true, 40, 1);
+	pf_record(&n, 1, 0, b, 70, 70);		/* cut to 40 */
+	pf_record(&n, 2, 0, b, 30, 30);
+	at = n.len + 16;
+	pf_record(&n, 3, 0, b, 0, 0);
+	ng_put32_at(&n, at - 8, 262145);	/* caplen of the third */
+	pf_read_both(&n, "over.pcap", &got);
+	cr_assert_eq(got.n, 2);
+	cr_assert_eq(got.fr[0].caplen, 40);
+	cr_assert_eq(got.fr[0].wirelen, 70);
+	cr_assert_eq(got.fr[1].caplen, 30);
+	cr_assert_eq(got.fr[1].ts, 2 * ISC_NS_PER_SEC);
+	cr_assert_eq(got.end, ISC_EIO);
+	snprintf(off, sizeof(off), "at byte offset %zu", at);
+	{
+		const char *w[] = { "invalid packet capture length 262145, "
+				    "bigger than snaplen of 40",
+				    "after packet 2", off };
+
+		check_msg(got.err, w, 3);
+	}
+	cap_free(&got);
+
+	/* the cut file: the snaplen part is there, the rest is not */
+	pf_header(&n, true, false, 40, 1);
+	pf_record(&n, 1, 0, b, 70, 70);
+	n.len -= 10;
+	pf_read_both(&n, "overcut.pcap", &got);
+	cr_assert_eq(got.n, 0);
+	cr_assert_not_null(strstr(got.err, "tried to read 70 captured bytes, "
+				  "only got 60"), "%s", got.err);
+	cap_free(&got);
+}
+
+Test(pcapfile, header_only_and_empty_file)
+{
+	struct ng n;
+	struct cap got;
+	struct cap_source *src = NULL;
+	char err[512] = "";
+	const char *path = tmp("empty.pcap");
+
+	pf_header(&n, false, false, 65535, 1);
+	pf_read_both(&n, "hdr.pcap", &got);
+	cr_assert_eq(got.n, 0);
+	cr_assert_eq(got.end, 0);
+	cr_assert_str_eq(got.err, "");
+
+	spit(path, n.b, 0);
+	cr_assert_eq(cap_source_open(path, &src, err, sizeof(err)), ISC_EIO);
+	cr_assert_null(src);
+	cr_assert_eq(strncmp(err, path, strlen(path)), 0, "%s", err);
+	cr_assert_null(strchr(err, '\n'));
+}
+
+/* A file truncated while we read it: the reader uses pread(), not a
+ * mapping, so it is a cut-off file (no SIGBUS). */
+Test(pcapfile, file_shrinks_under_the_reader)
+{
+	static uint8_t big[1 << 20];
+	struct ng n;
+	struct cap_source *src = NULL;
+	struct cap_frame fr;
+	char err[512] = "";
+	const char *path = tmp("shrink.pcap");
+	FILE *fp;
+	int r, got = 0;
+
+	/* 1 MiB of 1000-byte records, more than one read buffer */
+	pf_header(&n, false, false, 65535, 1);
+	memcpy(big, n.b, n.len);
+	for (size_t at = n.len; at + 1016 <= sizeof(big); at += 1016) {
+		n.len = 0;
+		ng_u32(&n, 1);
+		ng_u32(&n, 0);
+		ng_u32(&n, 1000);
+		ng_u32(&n, 1000);
+		memcpy(big + at, n.b, 16);
+		memset(big + at + 16, 0x5a, 1000);
+	}
+	fp = fopen(path, "wb");
+	cr_assert_not_null(fp);
+	cr_assert_eq(fwrite(big, 1, sizeof(big), fp), sizeof(big));
+	cr_assert_eq(fclose(fp), 0);
+	cr_assert_eq(cap_source_open(path, &src, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(cap_source_next(src, &fr), 1);
+	cr_assert_eq(truncate(path, 300 * 1016 + 24 + 100), 0);
+	while ((r = cap_source_next(src, &fr)) == 1) {
+		cr_assert_eq(fr.caplen, 1000);
+		cr_assert_eq(fr.data[999], 0x5a);
+		got++;
+	}
+	cr_assert_eq(r, ISC_EIO);
+	cr_assert_geq(got, 299);
+	cr_assert_not_null(strstr(cap_source_error(src), "truncated dump "
+				  "file"), "%s", cap_source_error(src));
+	cap_source_close(&src);
+}
