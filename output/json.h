@@ -15,12 +15,21 @@
 
 struct out_json;
 
-/* Writes to f (not closed by out_json_free). flush: fflush after each
- * record (live mode). Returns 0 or ISC_ENOMEM. */
+/* Writes to f (not closed by out_json_free). Records are held in memory
+ * and written to f in blocks of about 64 KiB; with flush each record is
+ * written and f fflushed at once (live mode, or when the caller reads
+ * what f holds after each record). A record that runs out of memory is
+ * dropped whole. Returns 0 or ISC_ENOMEM. */
 int out_json_new(FILE *f, bool flush, struct out_json **j_r);
+/* Writes the records still held, then frees the writer. */
 void out_json_free(struct out_json **j);
 
-/* Points the writer at another FILE (after SIGHUP reopened it). */
+/* Writes the records held so far to the FILE (and fflushes it with
+ * flush): before anyone else writes to that FILE. */
+void out_json_flush(struct out_json *j);
+
+/* Points the writer at another FILE (after SIGHUP reopened it); the
+ * records held so far go to the old one first. */
 void out_json_set_file(struct out_json *j, FILE *f);
 
 void out_json_command(struct out_json *j, const struct out_flow *f,

@@ -68,8 +68,12 @@ static void end_hold(struct rsess *rs, bool release)
 	if (!rs->hold)
 		return;
 	fflush(rs->hold);
-	if (release && rs->hold_len && rs->rep->cfg.json_file)
+	if (release && rs->hold_len && rs->rep->cfg.json_file) {
+		/* the records the writer holds came first */
+		if (rs->rep->cfg.json)
+			out_json_flush(rs->rep->cfg.json);
 		fwrite(rs->hold_buf, 1, rs->hold_len, rs->rep->cfg.json_file);
+	}
 	out_json_free(&rs->hold_json);
 	fclose(rs->hold);
 	free(rs->hold_buf);
@@ -264,7 +268,9 @@ static void *fl_open(void *ctx, const struct flow_info *fi)
 		goto err;
 	if (r->cfg.only_user && r->cfg.json && rs->shown) {
 		rs->hold = open_memstream(&rs->hold_buf, &rs->hold_len);
-		if (!rs->hold || out_json_new(rs->hold, false, &rs->hold_json) < 0)
+		/* flush: each record reaches hold_buf at once, so that
+		 * hold_len counts it */
+		if (!rs->hold || out_json_new(rs->hold, true, &rs->hold_json) < 0)
 			goto err;
 	}
 	r->st.sessions++;

@@ -13,7 +13,7 @@ void out_buf_free(struct out_buf *b)
 	b->len = b->cap = 0;
 }
 
-static bool reserve(struct out_buf *b, size_t more)
+bool out_buf_reserve(struct out_buf *b, size_t more)
 {
 	if (b->failed)
 		return false;
@@ -34,7 +34,7 @@ static bool reserve(struct out_buf *b, size_t more)
 
 void out_buf_put_grow(struct out_buf *b, const void *p, size_t len)
 {
-	if (len == 0 || !reserve(b, len))
+	if (len == 0 || !out_buf_reserve(b, len))
 		return;
 	memcpy(b->p + b->len, p, len);
 	b->len += len;
@@ -58,7 +58,7 @@ void out_buf_printf(struct out_buf *b, const char *fmt, ...)
 		out_buf_put(b, tmp, (size_t)n);
 		return;
 	}
-	if (!reserve(b, (size_t)n))
+	if (!out_buf_reserve(b, (size_t)n))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
@@ -68,7 +68,7 @@ void out_buf_printf(struct out_buf *b, const char *fmt, ...)
 
 const char *out_buf_cstr(struct out_buf *b)
 {
-	if (!reserve(b, 0))
+	if (!out_buf_reserve(b, 0))
 		return "";
 	b->p[b->len] = '\0';
 	return b->p;

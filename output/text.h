@@ -21,6 +21,10 @@ struct out_buf {
 };
 
 void out_buf_free(struct out_buf *b);
+/* Makes room for more bytes past len (and a NUL after them), so that a
+ * writer can fill b->p + b->len directly. Returns false, with failed set,
+ * if the memory can't be had (or failed was set before). */
+bool out_buf_reserve(struct out_buf *b, size_t more);
 /* The slow path of out_buf_put: grows the buffer first. */
 void out_buf_put_grow(struct out_buf *b, const void *p, size_t len);
 

@@ -126,3 +126,87 @@ Test(json, hostile_strings_stay_one_valid_record)
 	json_object_put(o);
 	free(buf);
 }
+
+/* The JSON writer's escaping goes 8 bytes at a time and in parts of
+ * 4 KiB: a byte to escape, a non-ASCII sequence or an invalid byte at any
+ * place near those edges must come out as json-c reads it back, made
+ * valid UTF-8 as out_utf8_sanitize() does. */
+Test(json, strings_escaped_at_every_edge)
+{
+	static const char *const odd[] = { "\"", "\\", "\n", "\x01", "\x7f",
+					   "\xc3\xa9", "\xe2\x82\xac", "\xff",
+					   "\xe2\x82" };
+	static const size_t lens[] = { 0, 1, 7, 8, 9, 15, 16, 17, 4094, 4095,
+				       4096, 4097, 4100, 8200 };
+	struct out_flow fl = { .number = 1, .id = "0011223344556677",
+			       .client_ip = "192.0.2.1", .server_ip = "192.0.2.2",
+			       .client_port = 5, .server_port = 143,
+			       .community_id = "1:x" };
+	static char text[8300];
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		for (size_t oi = 0; oi < sizeof(odd) / sizeof(odd[0]); oi++) {
+			size_t n = lens[li], ol = strlen(odd[oi]);
+			for (size_t at = n > 20 ? n - 20 : 0; at + ol <= n; at++) {
+				memset(text, 'a', n);
+				memcpy(text + at, odd[oi], ol);
+				text[n] = '\0';
+				char *buf = NULL;
+				size_t len = 0;
+				FILE *f = open_memstream(&buf, &len);
+				struct out_json *j;
+				cr_assert_eq(out_json_new(f, false, &j), 0);
+				struct imap_cmd_rec c = { .number = 1, .tag = "A1",
+							  .name = "NOOP", .resp_text = text };
+				out_json_command(j, &fl, &c);
+				out_json_free(&j);
+				fclose(f);
+				json_object *o = json_tokener_parse(buf), *im, *v;
+				cr_assert_not_null(o, "%s", buf);
+				json_object_object_get_ex(o, "imap", &im);
+				json_object_object_get_ex(im, "response_text", &v);
+				struct out_buf want = { 0 };
+				out_utf8_sanitize(&want, (const uint8_t *)text, n);
+				cr_assert_str_eq(json_object_get_string(v),
+						 out_buf_cstr(&want), "n %zu at %zu", n, at);
+				out_buf_free(&want);
+				json_object_put(o);
+				free(buf);
+			}
+		}
+	}
+}
+
+/* Records are held until the buffer fills or the writer is freed;
+ * with flush each is in the FILE when the call returns. */
+Test(json, flush_writes_each_record)
+{
+	struct out_flow fl = { .number = 1, .id = "0011223344556677",
+			       .client_ip = "192.0.2.1", .server_ip = "192.0.2.2",
+			       .client_port = 5, .server_port = 143,
+			       .community_id = "1:x" };
+	struct imap_cmd_rec c = { .number = 1, .tag = "A1", .name = "NOOP",
+				  .status = "OK" };
+	for (int flush = 0; flush < 2; flush++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		struct out_json *j;
+		cr_assert_eq(out_json_new(f, flush, &j), 0);
+		out_json_command(j, &fl, &c);
+		fflush(f);
+		size_t first = len;
+		if (flush)
+			cr_assert(first > 0 && buf[first - 1] == '\n');
+		else
+			cr_assert_eq(first, 0);
+		out_json_command(j, &fl, &c);
+		out_json_flush(j);
+		fflush(f);
+		cr_assert_eq(out_json_records(j), 2);
+		cr_assert(len > 0 && buf[len - 1] == '\n');
+		cr_assert_eq(memcmp(buf, buf + len / 2, len / 2), 0);
+		out_json_free(&j);
+		fclose(f);
+		free(buf);
+	}
+}
