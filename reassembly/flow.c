@@ -130,6 +130,7 @@ struct flow_table {
 	uint64_t nentries;		/* live and closed, <= max_flows */
 	uint8_t key[16];		/* SipHash key */
 	struct flow_list lists[LIST_COUNT];
+	struct flow *hot;		/* the last packet's flow, or NULL */
 	struct flow **sweep;		/* expire()'s idle flows, to sort */
 	size_t sweep_cap;
 	struct reasm_memcap mc;		/* shared by every stream */
@@ -628,6 +629,8 @@ static void flow_drop_live(struct flow *f)
 
 static void flow_destroy(struct flow *f)
 {
+	if (f->t->hot == f)
+		f->t->hot = NULL;
 	flow_drop_live(f);
 	free(f);
 }
@@ -1020,7 +1023,14 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 		sync_stats(t);
 		return;
 	}
-	f = flow_lookup(t, pkt, &hash);
+	/* Segments come in trains (a bulk transfer sends two or more in a
+	 * row): the last packet's flow is tried before hashing. */
+	f = t->hot;
+	if (f && flow_match(f, pkt))
+		hash = f->hash;
+	else
+		f = flow_lookup(t, pkt, &hash);
+	t->hot = f;
 	if (f && f->closed) {
 		if (!idle_past(f->last, pkt->ts, t->linger) &&
 		    !is_other_syn(f, pkt)) {
@@ -1044,8 +1054,8 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 		f->last = pkt->ts;	/* see requeue() */
 	expire(t, pkt->ts);
 	if (!f && starts_flow(pkt))
-		f = flow_create(t, pkt, hash);	/* enters the LRU list at its
-						 * tail */
+		t->hot = f = flow_create(t, pkt, hash);	/* enters the LRU
+							 * list at its tail */
 	if (f)
 		flow_segment(t, f, pkt);
 	sync_stats(t);

@@ -270,29 +270,53 @@ static void skip_bytes(struct reasm_stream *s, uint64_t n)
  * piece (command lines, where a rewrite matters most), and of a long one
  * (literal data) its first and last 128 bytes and one 8-byte word in
  * every 64, so that delivering costs an eighth of a full hash. It tells a
- * changed copy apart; it is no cryptographic hash. */
-static uint64_t mix(uint64_t h, const uint8_t *p, uint64_t n)
+ * changed copy apart; it is no cryptographic hash.
+ *
+ * Words go round-robin into four independent lanes, folded at the end:
+ * with one chain each multiply waited for the one before, and on the 1 GB
+ * mixed bench capture (mostly 1448-byte literal segments) that serial
+ * chain was 8.8% of the run time. */
+#define FP_MUL 0xff51afd7ed558ccdULL
+
+struct fp {
+	uint64_t h[4];
+	unsigned k;		/* the lane of the next word */
+};
+
+static inline void fp_word(struct fp *f, const uint8_t *p)
 {
-	uint64_t w, i = 0;
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
+	uint64_t w, *h = &f->h[f->k++ & 3];
+	memcpy(&w, p, 8);
+	*h = (*h ^ w) * FP_MUL;
+	*h ^= *h >> 32;
+}
+
+static void fp_range(struct fp *f, const uint8_t *p, uint64_t n)
+{
+	uint64_t i = 0;
+	for (; i + 8 <= n; i += 8)
+		fp_word(f, p + i);
 	for (; i < n; i++)
-		h = (h ^ p[i]) * 0xc4ceb9fe1a85ec53ULL;
-	return h;
+		f->h[0] = (f->h[0] ^ p[i]) * 0xc4ceb9fe1a85ec53ULL;
 }
 
 static uint64_t fingerprint(const uint8_t *p, uint64_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
-	if (n <= 256)
-		return mix(h, p, n);
-	h = mix(h, p, 128);
-	for (uint64_t i = 128; i + 8 <= n - 128; i += 64)
-		h = mix(h, p + i, 8);
-	return mix(h, p + n - 128, 128);
+	struct fp f = { { 0x9e3779b97f4a7c15ULL ^ n, 0x6a09e667f3bcc909ULL,
+			  0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL }, 0 };
+	if (n <= 256) {
+		fp_range(&f, p, n);
+	} else {
+		fp_range(&f, p, 128);
+		for (uint64_t i = 128; i + 8 <= n - 128; i += 64)
+			fp_word(&f, p + i);
+		fp_range(&f, p + n - 128, 128);
+	}
+	uint64_t h = f.h[0] ^ (f.h[1] << 16 | f.h[1] >> 48) ^
+		     (f.h[2] << 32 | f.h[2] >> 32) ^
+		     (f.h[3] << 48 | f.h[3] >> 16);
+	h = (h ^ h >> 29) * FP_MUL;
+	return h ^ h >> 32;
 }
 
 /* Remembers a delivered piece's range and fingerprint. */
