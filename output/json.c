@@ -135,7 +135,9 @@ static char *escape(char *w, uint8_t c)
 	case '\r': *w++ = 'r'; break;
 	case '\t': *w++ = 't'; break;
 	default:
-		memcpy(w, "u00", 3);
+		w[0] = 'u';
+		w[1] = '0';
+		w[2] = '0';
 		w[3] = hex[c >> 4];
 		w[4] = hex[c & 15];
 		w += 5;
@@ -215,7 +217,10 @@ static void string_(struct out_json *j, const char *s, size_t n, bool wire)
 						w += k;
 						i += k;
 					} else {
-						memcpy(w, "\xef\xbf\xbd", 3);
+						/* U+FFFD */
+						w[0] = (char)0xef;
+						w[1] = (char)0xbf;
+						w[2] = (char)0xbd;
 						w += 3;
 						i++;
 					}
@@ -255,7 +260,7 @@ static const char digits2[] =
 /* Two digits of v (0 to 99) at w. */
 static inline void two(char *w, unsigned v)
 {
-	memcpy(w, digits2 + 2 * v, 2);
+	memcpy(w, digits2 + 2 * (size_t)v, 2);
 }
 
 /* A non-negative integer (counts, ports, durations): digits by hand,
@@ -332,7 +337,8 @@ static void ts_val(struct out_json *j, isc_time t)
 	two(w + 21, us / 10000);
 	two(w + 23, us / 100 % 100);
 	two(w + 25, us % 100);
-	memcpy(w + 27, "Z\"", 2);
+	w[27] = 'Z';
+	w[28] = '"';
 	j->b.len += 29;
 }
 
@@ -365,7 +371,7 @@ static void outcome(struct out_json *j, const char *status)
 {
 	if (!status)
 		LIT(j, "\"unknown\"");
-	else if (strcmp(status, "OK"))
+	else if (strcmp(status, "OK") != 0)
 		LIT(j, "\"failure\"");
 	else
 		LIT(j, "\"success\"");
@@ -758,7 +764,7 @@ void out_json_stats(struct out_json *j, isc_time ts, const struct out_stat *st,
 		LIT(j, ":{");
 		bool first_in = true;
 		for (k = i; k < n; k++) {
-			if (strcmp(st[k].group, st[i].group))
+			if (strcmp(st[k].group, st[i].group) != 0)
 				continue;
 			if (!first_in)
 				LIT(j, ",");

@@ -1069,12 +1069,14 @@ void flow_table_expire(struct flow_table *t, isc_time now)
 
 void flow_table_finish(struct flow_table *t, isc_time now, enum flow_end why)
 {
-	struct flow *f;
+	struct flow *f, *next;
 
 	while ((f = t->lists[LIST_AGE].head))
 		flow_close(t, f, now, why, false);
-	while ((f = t->lists[LIST_LINGER].head))
+	for (f = t->lists[LIST_LINGER].head; f; f = next) {
+		next = link_of(f, LIST_LINGER)->next;
 		flow_forget(t, f);
+	}
 	sync_stats(t);
 }
 
