@@ -428,7 +428,10 @@ static void literal_start(struct imap_session *s, enum isc_dir dir, isc_time ts)
 	h->ps = PS_LITERAL;
 	h->lit_left = h->lit.size;
 	h->sample_len = 0;
-	h->sample_stopped = false;
+	/* allocated at the first literal: most short sessions have none */
+	if (!h->sample)
+		h->sample = malloc(h->sample_cap);
+	h->sample_stopped = !h->sample;
 	if (dir == ISC_DIR_CLIENT) {
 		struct pending *c = find_pending(s, s->building);
 		if (c) {
@@ -452,7 +455,7 @@ static void literal_done(struct imap_session *s, enum isc_dir dir, isc_time ts)
 				h->lit_redact ? 0 : show, h->lit_redact);
 	if (dir == ISC_DIR_CLIENT && h->lit_is_arg) {
 		unsigned k = h->argn - h->arg_base;
-		if (h->argn >= h->arg_base && k < NARGS)
+		if (h->argn >= h->arg_base && k < NARGS && h->sample)
 			copy_cstr(s->args[k], ARG_CAP, h->sample, h->sample_len);
 		h->argn++;
 	}
@@ -1309,7 +1312,7 @@ static size_t step_literal(struct imap_session *s, enum isc_dir dir, isc_time ts
 {
 	struct half *h = &s->h[dir];
 	size_t n = len < h->lit_left ? len : (size_t)h->lit_left;
-	if (h->sample_len < h->sample_cap && !h->sample_stopped) {
+	if (h->sample && h->sample_len < h->sample_cap && !h->sample_stopped) {
 		size_t k = h->sample_cap - h->sample_len;
 		if (k > n)
 			k = n;
@@ -1487,16 +1490,10 @@ int imap_session_new(const struct imap_config *cfg, const struct imap_sink *sink
 		struct half *h = &s->h[d];
 		h->sample_cap = s->lim.literal_bytes > ARG_CAP ?
 				s->lim.literal_bytes : ARG_CAP;
-		h->sample = malloc(h->sample_cap);
-		if (!h->sample)
-			goto err;
 		h->hunting = cfg->midstream;
 	}
 	*s_r = s;
 	return 0;
-err:
-	imap_session_free(&s);
-	return ISC_ENOMEM;
 }
 
 void imap_session_free(struct imap_session **sp)
