@@ -7,7 +7,12 @@
 static bool in_quoted(const uint8_t *p, size_t off)
 {
 	bool q = false;
-	for (size_t i = 0; i < off; i++) {
+	/* most lines that announce a literal hold no quote at all: memchr
+	 * answers those without the byte loop */
+	const uint8_t *first = off ? memchr(p, '"', off) : NULL;
+	if (!first)
+		return false;
+	for (size_t i = (size_t)(first - p); i < off; i++) {
 		if (q && p[i] == '\\') {
 			i++;		/* skip the escaped byte */
 			continue;
