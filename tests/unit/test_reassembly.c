@@ -1074,6 +1074,43 @@ Test(reasm_flow, idle_timeout)
 	cr_assert(strstr(log_str(&fr.log), "2 close idle @101\n"));
 }
 
+Test(reasm_flow, idle_flows_close_in_order_of_last_packet)
+{
+	/* 41011 is touched again after 41012 opened: the sweep that finds
+	 * all three idle closes them by last packet, 41011 last */
+	pkt(0, CL, 41010, SV, 143, F_ACK, 1, 1, "a");
+	pkt(10, CL, 41011, SV, 143, F_ACK, 1, 1, "b");
+	pkt(20, CL, 41012, SV, 143, F_ACK, 1, 1, "c");
+	pkt(30, CL, 41011, SV, 143, F_ACK, 2, 1, "d");
+	flow_table_expire(T, 500);
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:41010>10.0.0.2:143 mid @0\n"
+			 "1 C a\n"
+			 "2 open 10.0.0.1:41011>10.0.0.2:143 mid @10\n"
+			 "2 C b\n"
+			 "3 open 10.0.0.1:41012>10.0.0.2:143 mid @20\n"
+			 "3 C c\n"
+			 "2 C d\n"
+			 "1 close idle @0\n"
+			 "3 close idle @20\n"
+			 "2 close idle @30\n");
+}
+
+Test(reasm_flow, touched_flow_outlives_the_idle_sweep)
+{
+	/* 41020 is at the head of the LRU list but was touched at 90: at 150
+	 * only 41021 (last packet at 40) is idle */
+	pkt(0, CL, 41020, SV, 143, F_ACK, 1, 1, "a");
+	pkt(40, CL, 41021, SV, 143, F_ACK, 1, 1, "b");
+	pkt(90, CL, 41020, SV, 143, F_ACK, 2, 1, "c");
+	flow_table_expire(T, 150);
+	cr_assert_eq(flow_table_stats(T)->timed_out, 1);
+	cr_assert(strstr(log_str(&fr.log), "2 close idle @40\n"));
+	cr_assert_null(strstr(log_str(&fr.log), "1 close"));
+	flow_table_expire(T, 191);
+	cr_assert(strstr(log_str(&fr.log), "1 close idle @90\n"));
+}
+
 Test(reasm_flow, own_packet_after_clock_jump_keeps_flow)
 {
 	/* a capture whose clock jumps decades between two packets of one
