@@ -172,7 +172,7 @@ struct imap_session {
 	size_t n_mailboxes;
 	uint64_t fetched, appended, expunged, deleted;
 	bool cleartext_login;
-	int tls_offered;	/* the last capabilities named STARTTLS: 1, 0,
+	int8_t tls_offered;	/* the last capabilities named STARTTLS: 1, 0,
 				 * or -1 not looked up yet (tls_on_offer()) */
 	bool starttls_wait;
 	struct tls_hello hello[2];	/* [ISC_DIR_*] */	/* STARTTLS sent, no answer yet */
