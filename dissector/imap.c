@@ -836,7 +836,7 @@ static void note_capabilities(struct imap_session *s, const uint8_t *p, size_t l
 static bool tls_on_offer(struct imap_session *s)
 {
 	if (s->tls_offered < 0)
-		s->tls_offered = has_cap(s, "STARTTLS");
+		s->tls_offered = has_cap(s, "STARTTLS") ? 1 : 0;
 	return s->tls_offered > 0;
 }
 
