@@ -40,15 +40,22 @@ char *out_community_id(const struct isc_addr *a, uint16_t aport,
 	buf[o++] = (uint8_t)bport;
 	/* SHA-1 fetched once: EVP_sha1() makes EVP_Digest look the
 	 * algorithm up among the providers on every call, which was half of
-	 * the 10,000 instructions a Community ID cost. Kept to the end of
-	 * the process, as OpenSSL's own tables are. */
+	 * the 10,000 instructions a Community ID cost; and one digest
+	 * context, reused, saves an allocation and a free a flow (2,600 ->
+	 * 2,200 instructions). Both kept to the end of the process, as
+	 * OpenSSL's own tables are; imapscope is single-threaded. */
 	static EVP_MD *sha1;
+	static EVP_MD_CTX *ctx;
 	if (!sha1)
 		sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+	if (!ctx)
+		ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	memcpy(out, "1:", 2);
-	if (!sha1 || !EVP_Digest(buf, o, md, &mdlen, sha1, NULL)) {
+	if (!sha1 || !ctx || !EVP_DigestInit_ex2(ctx, sha1, NULL) ||
+	    !EVP_DigestUpdate(ctx, buf, o) ||
+	    !EVP_DigestFinal_ex(ctx, md, &mdlen)) {
 		out[2] = '\0';
 		return out;
 	}
