@@ -250,6 +250,22 @@ static void wire_val(struct out_json *j, const char *s)
 		LIT(j, "null");
 }
 
+/* An array of n strings, each from the wire (wire) or ours; NULL as null. */
+static void str_array(struct out_json *j, const char *const *v, size_t n,
+		      bool wire)
+{
+	LIT(j, "[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			LIT(j, ",");
+		if (wire)
+			wire_val(j, v[i]);
+		else
+			str_val(j, v[i]);
+	}
+	LIT(j, "]");
+}
+
 /* "00" to "99": numbers are written two digits a step, which halves the
  * divisions (ts_val went from 158 to 108 instructions a call). */
 static const char digits2[] =
@@ -628,13 +644,8 @@ static void session_state(struct out_json *j, const struct out_flow *f,
 	if (s->utf8_accept)
 		LIT(j, ",\"utf8_accept\":true");
 	if (s->n_mailboxes) {
-		LIT(j, ",\"mailboxes\":[");
-		for (size_t i = 0; i < s->n_mailboxes; i++) {
-			if (i)
-				LIT(j, ",");
-			wire_val(j, s->mailboxes[i]);
-		}
-		LIT(j, "]");
+		LIT(j, ",\"mailboxes\":");
+		str_array(j, s->mailboxes, s->n_mailboxes, true);
 	}
 	if (s->n_id_client || s->n_id_server) {
 		LIT(j, ",\"id\":{");
@@ -729,13 +740,9 @@ void out_json_session(struct out_json *j, const struct out_flow *f,
 	}
 	LIT(j, ",\"anomalies\":{\"count\":");
 	u64_val(j, s->anomalies);
-	LIT(j, ",\"kinds\":[");
-	for (size_t i = 0; i < s->n_anomaly_names; i++) {
-		if (i)
-			LIT(j, ",");
-		str_val(j, s->anomaly_names[i]);
-	}
-	LIT(j, "]}}");
+	LIT(j, ",\"kinds\":");
+	str_array(j, s->anomaly_names, s->n_anomaly_names, false);
+	LIT(j, "}}");
 	record_close(j);
 }
 
