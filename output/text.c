@@ -100,12 +100,30 @@ size_t out_utf8_seq(const uint8_t *p, size_t len)
 	return n;
 }
 
+/* Nonzero if one of the 8 bytes of v is not printable ASCII (below 0x20,
+ * or 0x7f and above). The test for a byte below 0x20 is the usual exact
+ * one; adding 1 sets the top bit of a 0x7f byte, and v's own top bit marks
+ * the bytes above. A carry out of an 0xff byte can only add a false
+ * positive, and a false positive only sends that word to the byte loop. */
+static inline uint64_t unprintable8(uint64_t v)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = ones << 7;
+	return (((v - ones * 0x20) & ~v) | (v + ones) | v) & high;
+}
+
 void out_escape_text(struct out_buf *b, const uint8_t *p, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i = 0;
 	while (i < len) {
 		size_t run = i;
+		/* printable runs 8 bytes a step (the escaping was 10% of the
+		 * instructions of a run writing transcripts) */
+		for (uint64_t v; run + 8 <= len; run += 8) {
+			memcpy(&v, p + run, 8);
+			if (unprintable8(v))
+				break;
+		}
 		while (run < len && p[run] >= 0x20 && p[run] < 0x7f)
 			run++;
 		out_buf_put(b, p + i, run - i);

@@ -94,6 +94,37 @@ Test(text, transcript_escapes_bidi_controls)
 	out_buf_free(&b);
 }
 
+Test(text, transcript_escapes_at_every_word_edge)
+{
+	/* each odd sequence at every position of a 24-byte line of printable
+	 * bytes, across the 8-byte steps of the fast path */
+	static const struct { const char *in, *out; } odd[] = {
+		{ "\x00", "\\x00" }, { "\x1f", "\\x1f" }, { "\x7f", "\\x7f" },
+		{ "\x80", "\\x80" }, { "\xff", "\\xff" }, { "\t", "\\t" },
+		{ "\xc3\xa9", "\xc3\xa9" }, { "\xc2\x85", "\\xc2\\x85" },
+		{ "\xe2\x80\xae", "\\xe2\\x80\\xae" }, { " ~", " ~" },
+	};
+	for (size_t k = 0; k < sizeof(odd) / sizeof(odd[0]); k++) {
+		size_t ol = strlen(odd[k].in);
+		if (ol == 0)
+			ol = 1;		/* the NUL byte */
+		for (size_t at = 0; at + ol <= 24; at++) {
+			uint8_t in[24];
+			char want[128];
+			memset(in, 'a', sizeof(in));
+			memcpy(in + at, odd[k].in, ol);
+			snprintf(want, sizeof(want), "%.*s%s%.*s", (int)at,
+				 "aaaaaaaaaaaaaaaaaaaaaaaa", odd[k].out,
+				 (int)(24 - at - ol), "aaaaaaaaaaaaaaaaaaaaaaaa");
+			struct out_buf b = { 0 };
+			out_escape_text(&b, in, sizeof(in));
+			cr_assert_str_eq(out_buf_cstr(&b), want,
+					 "sequence %zu at %zu", k, at);
+			out_buf_free(&b);
+		}
+	}
+}
+
 Test(json, hostile_strings_stay_one_valid_record)
 {
 	char *buf = NULL;
