@@ -331,7 +331,8 @@ static void count_name(struct imap_session *s, const char *name)
 				return;
 			}
 		i = MAX_NAMES - 1;
-		snprintf(s->names[i].name, NAME_CAP, "%s", name);
+		copy_cstr(s->names[i].name, NAME_CAP, (const uint8_t *)name,
+			  strlen(name));
 		s->names[i].count++;
 		return;
 	}
@@ -346,7 +347,9 @@ static void count_name(struct imap_session *s, const char *name)
 		s->names = nn;
 		s->names_cap = cap;
 	}
-	snprintf(s->names[i].name, NAME_CAP, "%s", name);
+	/* not snprintf("%s"): 580 instructions a call, 3% of a run */
+	copy_cstr(s->names[i].name, NAME_CAP, (const uint8_t *)name,
+		  strlen(name));
 	s->names[i].count = 1;
 	s->nnames++;
 }
