@@ -241,6 +241,17 @@ static void str_val(struct out_json *j, const char *s)
 		LIT(j, "null");
 }
 
+/* A string of the flow's that we formatted ourselves (addresses, ids,
+ * the Community ID: digits, hex, base64, '.', ':'), which never needs an
+ * escape: copied as it is. Saves the escaping scan for the four such
+ * strings of every record. */
+static void ours_val(struct out_json *j, const char *s)
+{
+	LIT(j, "\"");
+	put(j, s, strlen(s));
+	LIT(j, "\"");
+}
+
 /* A string from the wire, made valid UTF-8, or null. */
 static void wire_val(struct out_json *j, const char *s)
 {
@@ -413,14 +424,14 @@ static void endpoints(struct out_json *j, const struct out_flow *f,
 {
 	LIT(j, ",\"network\":{\"transport\":\"tcp\",\"protocol\":\"imap\","
 	       "\"community_id\":");
-	str_val(j, f->community_id);
+	ours_val(j, f->community_id);
 	LIT(j, "},\"source\":{\"ip\":");
-	str_val(j, f->client_ip);
+	ours_val(j, f->client_ip);
 	U64(j, "port", f->client_port);
 	if (src_bytes)
 		U64(j, "bytes", *src_bytes);
 	LIT(j, "},\"destination\":{\"ip\":");
-	str_val(j, f->server_ip);
+	ours_val(j, f->server_ip);
 	U64(j, "port", f->server_port);
 	if (dst_bytes)
 		U64(j, "bytes", *dst_bytes);
@@ -472,7 +483,7 @@ static void exchange_open(struct out_json *j, const struct out_flow *f,
 	endpoints(j, f, NULL, NULL);
 	user(j, user_name);
 	LIT(j, ",\"imap\":{\"session_id\":");
-	str_val(j, f->id);
+	ours_val(j, f->id);
 }
 
 /* The constant part of a record's "event", as head() wrote it member by
@@ -624,7 +635,7 @@ static void session_state(struct out_json *j, const struct out_flow *f,
 			  const char *end_reason, const struct imap_session_rec *s)
 {
 	LIT(j, ",\"imap\":{\"session_id\":");
-	str_val(j, f->id);
+	ours_val(j, f->id);
 	U64(j, "session_number", f->number);
 	WIRE(j, "greeting", s->greeting);
 	if (s->capabilities)
