@@ -743,14 +743,16 @@ static int sweep_cmp(const void *a, const void *b)
  * that is neither idle nor touched since it was queued. */
 static void expire(struct flow_table *t, isc_time now)
 {
-	struct flow *f;
+	struct flow *f, *next;
 	size_t n = 0, i;
 
-	while ((f = t->lists[LIST_LRU].head)) {
+	for (f = t->lists[LIST_LRU].head; f; f = next) {
+		next = link_of(f, LIST_LRU)->next;
 		if (!idle_past(f->last, now, t->lim.idle_timeout)) {
 			if (f->last == f->queued)
 				break;
-			requeue(t, f);
+			requeue(t, f);	/* met again at the tail: then
+					 * untouched, so the walk ends */
 			continue;
 		}
 		if (n == t->sweep_cap) {
@@ -762,17 +764,13 @@ static void expire(struct flow_table *t, isc_time now)
 			t->sweep = s;
 			t->sweep_cap = cap;
 		}
-		list_remove(t, LIST_LRU, f);
-		t->sweep[n++] = f;
+		t->sweep[n++] = f;	/* stays listed until flow_close */
 	}
 	if (n > 1)
 		qsort(t->sweep, n, sizeof(*t->sweep), sweep_cmp);
-	for (i = 0; i < n; i++) {
-		/* flow_close takes it off the LRU list: back on it first */
-		list_append(t, LIST_LRU, t->sweep[i]);
+	for (i = 0; i < n; i++)
 		flow_close(t, t->sweep[i], t->sweep[i]->last, FLOW_END_IDLE,
 			   false);
-	}
 	while ((f = t->lists[LIST_LINGER].head) &&
 	       idle_past(f->last, now, t->linger))
 		flow_forget(t, f);
@@ -1039,7 +1037,6 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 	if (!port_listed(t, pkt->sport) && !port_listed(t, pkt->dport)) {
 		t->st.not_imap_port++;
 		expire(t, pkt->ts);
-		sync_stats(t);
 		return;
 	}
 	/* Segments come in trains (a bulk transfer sends two or more in a
@@ -1057,7 +1054,6 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 			 * one: the connection is over */
 			t->st.late++;
 			expire(t, pkt->ts);
-			sync_stats(t);
 			return;
 		}
 		flow_forget(t, f);
@@ -1077,13 +1073,11 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 							 * list at its tail */
 	if (f)
 		flow_segment(t, f, pkt);
-	sync_stats(t);
 }
 
 void flow_table_expire(struct flow_table *t, isc_time now)
 {
 	expire(t, now);
-	sync_stats(t);
 }
 
 void flow_table_finish(struct flow_table *t, isc_time now, enum flow_end why)
@@ -1096,11 +1090,11 @@ void flow_table_finish(struct flow_table *t, isc_time now, enum flow_end why)
 		next = link_of(f, LIST_LINGER)->next;
 		flow_forget(t, f);
 	}
-	sync_stats(t);
 }
 
-const struct flow_stats *flow_table_stats(const struct flow_table *t)
+const struct flow_stats *flow_table_stats(struct flow_table *t)
 {
+	sync_stats(t);
 	return &t->st;
 }
 

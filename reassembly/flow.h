@@ -159,7 +159,9 @@ void flow_table_expire(struct flow_table *t, isc_time now);
  * at time now, and forgets the flows that were lingering. */
 void flow_table_finish(struct flow_table *t, isc_time now, enum flow_end why);
 
-/* The table's counters, current after every call. Valid as long as t. */
-const struct flow_stats *flow_table_stats(const struct flow_table *t);
+/* The table's counters as of this call (the streams' counters are gathered
+ * here, not at every packet). Valid as long as t; call again for current
+ * values. */
+const struct flow_stats *flow_table_stats(struct flow_table *t);
 
 #endif
