@@ -43,17 +43,8 @@
 /* ---- byte access ---------------------------------------------------- */
 
 
-/* ---- PRNG: splitmix64 ------------------------------------------------ */
-
+/* seed of the random cut sizes (splitmix64, wire.h) */
 static uint64_t rng_state;
-
-static uint64_t rng_next(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 /* ---- frame layout ----------------------------------------------------- */
 
@@ -376,7 +367,7 @@ int main(int argc, char **argv)
 			size_t left = l.payload_len - off, n = 1;
 			if (random_mode) {
 				size_t max = left < MAX_PIECE ? left : MAX_PIECE;
-				n = 1 + (size_t)(rng_next() % max);
+				n = 1 + (size_t)(splitmix64(&rng_state) % max);
 			}
 			make_piece(data, &l, off, n, buf);
 			struct pcap_pkthdr ph = *h;

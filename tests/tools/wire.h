@@ -1,6 +1,7 @@
 /* tests/tools/wire.h: what the capture-rewriting test tools (rechunk,
- * mangle) share: big-endian access, the Internet checksum (RFC 1071), and
- * the TCP flag bits and link-type numbers they look at. */
+ * mangle) share: big-endian access, the Internet checksum (RFC 1071), the
+ * TCP flag bits and link-type numbers they look at, and their seeded
+ * random numbers. */
 #ifndef ISC_TEST_WIRE_H
 #define ISC_TEST_WIRE_H
 
@@ -19,6 +20,17 @@
 #define LT_IPV4		228
 #define LT_IPV6		229
 #define LT_SLL2		276
+
+/* splitmix64: the next number of the sequence that *state seeds; the same
+ * seed gives the same sequence everywhere. */
+static inline uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
 
 static inline uint16_t be16(const uint8_t *p)
 {
