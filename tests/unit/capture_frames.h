@@ -1,6 +1,6 @@
 /* tests/unit/capture_frames.h: frames assembled in memory for the capture
  * tests (test_capture.c, test_capture_files.c, test_decoder.c,
- * test_ipfrag.c).
+ * test_ipfrag.c), and the temporary directory their file tests write in.
  *
  * struct fb is a frame under construction. Headers are appended in wire
  * order; each IP header and UDP header remembers where its length field
@@ -11,9 +11,14 @@
 #ifndef ISC_TEST_CAPTURE_FRAMES_H
 #define ISC_TEST_CAPTURE_FRAMES_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../common/pkt.h"
 
@@ -465,6 +470,49 @@ static inline void check_stats(const struct cap_decoder *d, const struct want *w
 			     (unsigned long)want);
 	}
 	cr_assert_eq(found, n, "a wanted counter does not exist");
+}
+
+/* ---- a temporary directory per test: TestSuite(x, .init = tmp_setup,
+ * .fini = tmp_teardown) ---- */
+
+FB_UNUSED static char tmpdir[64];
+
+/* Removes dir and everything below it. */
+FB_UNUSED static void rm_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+	char *path;
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+			continue;
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			rm_tree(path);
+		else
+			unlink(path);
+		free(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* Makes a fresh temporary directory for the test's files. */
+FB_UNUSED static void tmp_setup(void)
+{
+	strcpy(tmpdir, "/tmp/isc_test.XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+/* Removes the temporary directory and everything in it. */
+FB_UNUSED static void tmp_teardown(void)
+{
+	rm_tree(tmpdir);
 }
 
 #endif

@@ -724,35 +724,7 @@ Test(decode_truncation, every_length_with_options_and_padding)
 /* Capture source                                                      */
 /* ------------------------------------------------------------------ */
 
-static char tmpdir[64];
-
-/* Makes a fresh temporary directory for the test's files. */
-static void src_setup(void)
-{
-	strcpy(tmpdir, "/tmp/test_capture.XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-/* Removes the temporary directory and every file in it. */
-static void src_teardown(void)
-{
-	DIR *dir = opendir(tmpdir);
-	struct dirent *e;
-	char path[512];
-
-	if (dir == NULL)
-		return;
-	while ((e = readdir(dir)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		unlink(path);
-	}
-	closedir(dir);
-	rmdir(tmpdir);
-}
-
-TestSuite(source, .init = src_setup, .fini = src_teardown);
+TestSuite(source, .init = tmp_setup, .fini = tmp_teardown);
 
 /* The path of file name in the temporary directory, in a static buffer. */
 static const char *tmp_path(const char *name)

@@ -29,44 +29,6 @@
 /* Files                                                               */
 /* ------------------------------------------------------------------ */
 
-static char tmpdir[64];
-
-/* Removes dir and everything below it. */
-static void rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	struct stat st;
-	char *path;
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0)
-			continue;
-		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			rm_tree(path);
-		else
-			unlink(path);
-		free(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-static void tmp_setup(void)
-{
-	strcpy(tmpdir, "/tmp/test_capfiles.XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void tmp_teardown(void)
-{
-	rm_tree(tmpdir);
-}
-
 /* The path of name in the temporary directory, in one of 64 static
  * buffers used in turn: a test may keep a few dozen at once. */
 static const char *tmp(const char *name)

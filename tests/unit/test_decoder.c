@@ -225,32 +225,6 @@ static void check_seg(const struct isc_pkt *p, int v, size_t i)
 	cr_assert_eq(p->ts, (isc_time)(1700000000 + i) * ISC_NS_PER_SEC);
 }
 
-static char tmpdir[64];
-
-static void tmp_setup(void)
-{
-	strcpy(tmpdir, "/tmp/test_decoder.XXXXXX");
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void tmp_teardown(void)
-{
-	DIR *dir = opendir(tmpdir);
-	struct dirent *e;
-	char path[512];
-
-	if (dir == NULL)
-		return;
-	while ((e = readdir(dir)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", tmpdir, e->d_name);
-		unlink(path);
-	}
-	closedir(dir);
-	rmdir(tmpdir);
-}
-
 TestSuite(session, .init = tmp_setup, .fini = tmp_teardown);
 
 Test(session, every_link_type_from_a_file)
