@@ -375,7 +375,7 @@ static void hash_insert(struct flow_table *t, struct flow *f)
 {
 	struct flow **b;
 
-	if (t->nentries >= t->nbuckets && t->nbuckets < FLOW_MAX_BUCKETS)
+	if (2 * t->nentries >= t->nbuckets && t->nbuckets < FLOW_MAX_BUCKETS)
 		(void)rehash(t, t->nbuckets * 2, false);
 	b = bucket_of(t, f->hash);
 	f->hnext = *b;
