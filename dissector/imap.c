@@ -93,6 +93,7 @@ static const struct cmd_info {
 struct pending {
 	uint64_t number;
 	char tag[TAG_CAP];
+	size_t tag_len;		/* strlen(tag) */
 	char name[NAME_CAP];
 	enum cmd_kind kind;
 	int mailbox_arg;
@@ -570,11 +571,12 @@ static struct pending *command_begin(struct imap_session *s, isc_time ts,
 	if (t[0].len >= TAG_CAP)
 		anomaly(s, ISC_DIR_CLIENT, ts, "tag_too_long");
 	copy_cstr(c->tag, TAG_CAP, t[0].p, t[0].len);
+	c->tag_len = strlen(c->tag);
 	h->arg_base = 2;
 	if (n >= 2) {
 		copy_cstr(c->name, NAME_CAP, t[1].p, t[1].len);
 		upper(c->name);
-		if (!strcmp(c->name, "UID") && n >= 3 && t[2].len < NAME_CAP - 4) {
+		if (!memcmp(c->name, "UID", 4) && n >= 3 && t[2].len < NAME_CAP - 4) {
 			char sub[NAME_CAP];
 			copy_cstr(sub, NAME_CAP, t[2].p, t[2].len);
 			upper(sub);
@@ -1008,20 +1010,34 @@ static void tagged(struct imap_session *s, isc_time ts, const uint8_t *p,
 		  &text, &text_len);
 	note_code(s, code, code_len);
 
-	size_t i;
+	size_t i, kept = taglen < TAG_CAP ? taglen : TAG_CAP - 1;
 	for (i = 0; i < s->npend; i++)
-		if (strlen(s->pend[i].tag) == (taglen < TAG_CAP ? taglen : TAG_CAP - 1) &&
-		    !memcmp(s->pend[i].tag, p, strlen(s->pend[i].tag)))
+		if (s->pend[i].tag_len == kept && !memcmp(s->pend[i].tag, p, kept))
 			break;
 	if (i == s->npend) {
 		anomaly(s, ISC_DIR_SERVER, ts, "unmatched_completion");
 		return;
 	}
-	char *c = code ? dup_n(code, code_len) : NULL;
-	char *t = dup_n(text, text_len);
+	/* Code and text as C strings, on the stack when they are short, as
+	 * nearly all are: two mallocs and frees a command before. */
+	char cbuf[256], tbuf[256];
+	char *c = NULL, *t;
+	if (code)
+		c = code_len < sizeof(cbuf) ? cbuf : dup_n(code, code_len);
+	t = text_len < sizeof(tbuf) ? tbuf : dup_n(text, text_len);
+	if (c == cbuf) {
+		memcpy(cbuf, code, code_len);
+		cbuf[code_len] = '\0';
+	}
+	if (t == tbuf) {
+		memcpy(tbuf, text, text_len);
+		tbuf[text_len] = '\0';
+	}
 	complete(s, i, status, c, t, ts);
-	free(c);
-	free(t);
+	if (c != cbuf)
+		free(c);
+	if (t != tbuf)
+		free(t);
 }
 
 static void untagged(struct imap_session *s, const uint8_t *p, size_t len)
