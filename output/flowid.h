@@ -9,6 +9,10 @@
 
 #include "../reassembly/flow.h"
 
+/* Room for ,"network":{...},"source":{...},"destination":{...} with IPv6
+ * addresses of 39 characters: 253 bytes. */
+#define OUT_JSON_EP_MAX 256
+
 struct out_flow {
 	uint64_t number;			/* 1-based, order of opening */
 	char id[17];				/* 16 hex digits */
@@ -22,6 +26,11 @@ struct out_flow {
 	 * until the flow's close() returns. */
 	const struct reasm_stats *reasm[2];
 	char community_id[64];			/* "1:" + base64 of SHA-1 */
+	/* The JSON writer's copy of the "network", "source" and
+	 * "destination" members its command and auth records repeat
+	 * (json_ep_len 0 until the first such record); see json.c. */
+	uint16_t json_ep_len;
+	char json_ep[OUT_JSON_EP_MAX];
 };
 
 /* Fills *f from fi. Can't fail. */

@@ -32,9 +32,11 @@ void out_json_flush(struct out_json *j);
  * records held so far go to the old one first. */
 void out_json_set_file(struct out_json *j, FILE *f);
 
-void out_json_command(struct out_json *j, const struct out_flow *f,
+/* Command and auth records; both keep their endpoint members in f (see
+ * struct out_flow) to copy them into the session's next records. */
+void out_json_command(struct out_json *j, struct out_flow *f,
 		      const struct imap_cmd_rec *c);
-void out_json_auth(struct out_json *j, const struct out_flow *f,
+void out_json_auth(struct out_json *j, struct out_flow *f,
 		   const struct imap_auth_rec *a);
 /* end_reason: "logout", or a flow_end_names[] entry. */
 void out_json_session(struct out_json *j, const struct out_flow *f,
