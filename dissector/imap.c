@@ -1034,7 +1034,7 @@ static void tagged(struct imap_session *s, isc_time ts, const uint8_t *p,
 		tbuf[text_len] = '\0';
 	}
 	complete(s, i, status, c, t, ts);
-	if (c != cbuf)
+	if (c && c != cbuf)
 		free(c);
 	if (t != tbuf)
 		free(t);

@@ -138,6 +138,8 @@ struct flow_table {
 	uint8_t key[16];		/* SipHash key */
 	struct flow_list lists[LIST_COUNT];
 	struct flow *hot;		/* the last packet's flow, or NULL */
+	isc_time due;			/* expire() has nothing to do while
+					 * packets are no later: see due_*() */
 	struct flow **sweep;		/* expire()'s idle flows, to sort */
 	size_t sweep_cap;
 	struct reasm_memcap mc;		/* shared by every stream */
@@ -156,11 +158,46 @@ static struct flow_link *link_of(struct flow *f, int w)
 	return &f->link[w == LIST_AGE];
 }
 
+/* ---- when expire() has work ----
+ *
+ * expire() looks at the heads of the LRU and linger lists, two flows that
+ * are cold in the cache (the least recently used, the oldest closed):
+ * two cache misses a packet with thousands of flows. t->due is a time up
+ * to which a call would find nothing to do, so expire() only runs for a
+ * packet later than it. It is worked out from the heads when expire()
+ * ends, lowered by any flow that joins a list, and set to the earliest
+ * time when a head leaves its list or the LRU head gets a packet: the
+ * calls that are skipped are exactly those that would have closed and
+ * forgotten nothing, even when the capture's clock jumps about. */
+
+#define DUE_NOW INT64_MIN
+
+/* The time after which a flow whose time is last is past span: last +
+ * span, saturating (idle_past(last, now, span) <=> now > due_of()). */
+static isc_time due_of(isc_time last, isc_time span)
+{
+	return last > INT64_MAX - span ? INT64_MAX : last + span;
+}
+
+static void due_lower(struct flow_table *t, isc_time due)
+{
+	if (due < t->due)
+		t->due = due;
+}
+
+/* Bound for a flow joining (or heading) list w. */
+static isc_time due_in(const struct flow_table *t, int w, const struct flow *f)
+{
+	return w == LIST_LRU ? due_of(f->queued, t->lim.idle_timeout) :
+	       w == LIST_LINGER ? due_of(f->last, t->linger) : INT64_MAX;
+}
+
 static void list_append(struct flow_table *t, int w, struct flow *f)
 {
 	struct flow_list *l = &t->lists[w];
 	struct flow_link *k = link_of(f, w);
 
+	due_lower(t, due_in(t, w, f));
 	k->prev = l->tail;
 	k->next = NULL;
 	if (l->tail)
@@ -175,6 +212,8 @@ static void list_remove(struct flow_table *t, int w, struct flow *f)
 	struct flow_list *l = &t->lists[w];
 	struct flow_link *k = link_of(f, w);
 
+	if (l->head == f && w != LIST_AGE)
+		t->due = DUE_NOW;	/* a new head, maybe earlier */
 	if (k->prev)
 		link_of(k->prev, w)->next = k->next;
 	else
@@ -745,6 +784,7 @@ static void expire(struct flow_table *t, isc_time now)
 {
 	struct flow *f, *next;
 	size_t n = 0, i;
+	bool partial = false;
 
 	for (f = t->lists[LIST_LRU].head; f; f = next) {
 		next = link_of(f, LIST_LRU)->next;
@@ -759,8 +799,11 @@ static void expire(struct flow_table *t, isc_time now)
 			size_t cap = n ? 2 * n : 64;
 			struct flow **s = realloc(t->sweep, cap * sizeof(*s));
 
-			if (!s)
-				break;	/* the rest at the next packet */
+			if (!s) {
+				partial = true;	/* the rest at the next
+						 * packet */
+				break;
+			}
 			t->sweep = s;
 			t->sweep_cap = cap;
 		}
@@ -774,6 +817,13 @@ static void expire(struct flow_table *t, isc_time now)
 	while ((f = t->lists[LIST_LINGER].head) &&
 	       idle_past(f->last, now, t->linger))
 		flow_forget(t, f);
+	/* The walk stopped at an untouched LRU head that is not idle, or
+	 * at the end of the list; the linger head is not past its time. */
+	t->due = partial ? DUE_NOW : INT64_MAX;
+	if ((f = t->lists[LIST_LRU].head))
+		due_lower(t, due_in(t, LIST_LRU, f));
+	if ((f = t->lists[LIST_LINGER].head))
+		due_lower(t, due_in(t, LIST_LINGER, f));
 }
 
 /* Roles: a SYN's sender is the client and a SYN+ACK's the server. Without
@@ -992,6 +1042,7 @@ int flow_table_new(const struct isc_limits *lim, const uint16_t *ports,
 	if (!t->buckets)
 		goto err;
 	t->nbuckets = FLOW_MIN_BUCKETS;
+	t->due = INT64_MAX;	/* nothing listed */
 	t->lim = *lim;
 	t->ops = *ops;
 	t->linger = lim->idle_timeout < FLOW_LINGER ? lim->idle_timeout
@@ -1036,7 +1087,8 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 	t->st.packets++;
 	if (!port_listed(t, pkt->sport) && !port_listed(t, pkt->dport)) {
 		t->st.not_imap_port++;
-		expire(t, pkt->ts);
+		if (pkt->ts > t->due)
+			expire(t, pkt->ts);
 		return;
 	}
 	/* Segments come in trains (a bulk transfer sends two or more in a
@@ -1053,7 +1105,8 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 			/* a retransmission, the last ACK, a RST answering
 			 * one: the connection is over */
 			t->st.late++;
-			expire(t, pkt->ts);
+			if (pkt->ts > t->due)
+				expire(t, pkt->ts);
 			return;
 		}
 		flow_forget(t, f);
@@ -1065,9 +1118,13 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 	/* A flow's own packet keeps it open: it is touched before the idle
 	 * sweep, so a capture whose clock jumps (years, in some real files)
 	 * does not cut a live connection in two. Its time never goes back. */
-	if (f && pkt->ts > f->last)
+	if (f && pkt->ts > f->last) {
 		f->last = pkt->ts;	/* see requeue() */
-	expire(t, pkt->ts);
+		if (f == t->lists[LIST_LRU].head)
+			t->due = DUE_NOW;	/* expire() requeues it */
+	}
+	if (pkt->ts > t->due)
+		expire(t, pkt->ts);
 	if (!f && starts_flow(pkt))
 		t->hot = f = flow_create(t, pkt, hash);	/* enters the LRU
 							 * list at its tail */

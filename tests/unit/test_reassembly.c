@@ -1111,6 +1111,48 @@ Test(reasm_flow, touched_flow_outlives_the_idle_sweep)
 	cr_assert(strstr(log_str(&fr.log), "1 close idle @90\n"));
 }
 
+Test(reasm_flow, packets_alone_close_idle_flows_as_a_sweep_would)
+{
+	/* The idle sweep runs for a packet only when something can be past
+	 * its time: flows must still close at the same packets as if it ran
+	 * for every one, also when the clock steps back. */
+	pkt(0, CL, 41030, SV, 143, F_ACK, 1, 1, "a");
+	pkt(10, CL, 41031, SV, 143, F_ACK, 1, 1, "b");
+	pkt(90, CL, 41030, SV, 143, F_ACK, 2, 1, "c");	/* the LRU head */
+	pkt(110, CL, 41032, SV, 143, F_ACK, 1, 1, "d");	/* 41031 stays */
+	cr_assert_eq(flow_table_stats(T)->timed_out, 0);
+	pkt(111, CL, 41032, SV, 143, F_ACK, 2, 1, "e");	/* 41031 idle */
+	cr_assert_eq(flow_table_stats(T)->timed_out, 1);
+	cr_assert(strstr(log_str(&fr.log), "2 close idle @10\n"));
+	pkt(50, CL, 41033, SV, 143, F_ACK, 1, 1, "f");	/* clock steps back */
+	pkt(151, CL, 41032, SV, 143, F_ACK, 3, 1, "g");	/* none idle yet */
+	cr_assert_eq(flow_table_stats(T)->timed_out, 1);
+	pkt(191, CL, 41032, SV, 143, F_ACK, 4, 1, "h");
+	/* 41030 (last packet at 90) and 41033 (at 50), by last packet */
+	cr_assert_eq(flow_table_stats(T)->timed_out, 3);
+	const char *l = log_str(&fr.log);
+	const char *d = strstr(l, "4 close idle @50\n"), *a = strstr(l, "1 close idle @90\n");
+	cr_assert(d && a && d < a, "%s", l);
+	cr_assert_null(strstr(l, "3 close"));
+}
+
+Test(reasm_flow, touching_the_lru_head_lets_the_sweep_look_behind_it)
+{
+	/* 41052 opened with the clock stepped back, behind 41051 in the LRU
+	 * list but older. When a packet touches 41051, the sweep passes it
+	 * and finds 41052 idle, as a sweep run for every packet does. */
+	pkt(0, CL, 41050, SV, 143, F_ACK, 1, 1, "a");
+	pkt(10, CL, 41051, SV, 143, F_ACK, 1, 1, "b");
+	pkt(5, CL, 41052, SV, 143, F_ACK, 1, 1, "c");
+	pkt(101, CL, 41053, SV, 143, F_ACK, 1, 1, "d");	/* 41050 idle */
+	cr_assert(strstr(log_str(&fr.log), "1 close idle @0\n"));
+	cr_assert_eq(flow_table_stats(T)->timed_out, 1);
+	pkt(106, CL, 41051, SV, 143, F_ACK, 2, 1, "e");
+	cr_assert(strstr(log_str(&fr.log), "3 close idle @5\n"), "%s",
+		  log_str(&fr.log));
+	cr_assert_eq(flow_table_stats(T)->timed_out, 2);
+}
+
 Test(reasm_flow, own_packet_after_clock_jump_keeps_flow)
 {
 	/* a capture whose clock jumps decades between two packets of one
