@@ -973,6 +973,70 @@ static enum cap_verdict cap_ip(struct cap_ctx *c, struct cap_span *s,
 	return cap_bad(c, CAP_INVALID_IP, CAP_REASON_IP_BAD_VERSION);
 }
 
+/* ---- the common case ---------------------------------------------- */
+
+static uint16_t be16_at(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Ethernet II without VLAN tags, IPv4 without options and not a fragment,
+ * TCP whose header was captured whole: what nearly every frame of a
+ * capture on an Ethernet link is. Decodes such a frame into *pkt (zeroed
+ * but for ts and index) exactly as the layered path does, and returns
+ * true; returns false, having written nothing, for any other frame,
+ * which then takes the layered path. The layered path's span and reader
+ * bookkeeping cost 340 instructions a frame on the mixed bench capture,
+ * this costs about 60. tests/unit/test_decoder.c checks that both agree
+ * on every frame this path takes. */
+static bool cap_fast_eth_ipv4_tcp(const struct cap_frame *frame,
+				  struct isc_pkt *pkt)
+{
+	const uint8_t *p = frame->data;
+	size_t caplen = frame->caplen;
+
+	if (caplen < 14 + 20 + 20 || be16_at(p + 12) != CAP_ETHERTYPE_IPV4)
+		return false;
+	const uint8_t *ip = p + 14;
+	size_t frame_missing = frame->wirelen > frame->caplen ?
+			       frame->wirelen - frame->caplen : 0;
+	size_t got = caplen - 14, total = be16_at(ip + 2);
+	/* version 4, IHL 5; a datagram of at least both headers that fits
+	 * the frame (a total length of 0 takes the layered path); no MF,
+	 * no offset; TCP */
+	if (ip[0] != 0x45 || total < 40 || total > got + frame_missing ||
+	    (be16_at(ip + 6) & 0x3fff) != 0 || ip[9] != CAP_IPPROTO_TCP)
+		return false;
+	size_t missing = 0;
+	if (total < got)
+		got = total;	/* Ethernet padding left out */
+	else
+		missing = total - got;
+	const uint8_t *tcp = ip + 20;
+	size_t left = got - 20, hlen = (size_t)(tcp[12] >> 4) * 4;
+	if (hlen < 20 || hlen > left)
+		return false;	/* invalid, or options cut by the snaplen */
+	pkt->src.family = pkt->dst.family = 4;
+	memcpy(pkt->src.a, ip + 12, 4);
+	memcpy(pkt->dst.a, ip + 16, 4);
+	pkt->sport = be16_at(tcp);
+	pkt->dport = be16_at(tcp + 2);
+	pkt->seq = be32_at(tcp + 4);
+	pkt->ack = be32_at(tcp + 8);
+	pkt->flags = tcp[13] & 0x3f;
+	pkt->win = be16_at(tcp + 14);
+	pkt->payload = tcp + hlen;
+	pkt->payload_len = (uint32_t)(left - hlen);
+	pkt->payload_missing = (uint32_t)missing;
+	return true;
+}
+
 /* ---- entry points ------------------------------------------------- */
 
 /* Decodes frame with context c, for decoder dec (NULL: stateless). */
@@ -999,6 +1063,10 @@ static enum cap_verdict cap_run(struct cap_ctx *c, struct cap_decoder *dec,
 	c->pkt = pkt0;
 	c->pkt.ts = frame->ts;
 	c->pkt.index = frame->index;
+	if (kind == CAP_LK_ETHERNET && cap_fast_eth_ipv4_tcp(frame, &c->pkt)) {
+		*pkt_r = c->pkt;
+		return CAP_TCP;
+	}
 	if ((v = cap_link(c, &s, kind, &ipver)) != CAP_GO)
 		return v;
 	if ((v = cap_ip(c, &s, ipver)) != CAP_TCP)
