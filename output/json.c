@@ -404,11 +404,9 @@ static void outcome(struct out_json *j, const char *status)
 		LIT(j, "\"success\"");
 }
 
-/* Event's start, end and duration. */
-static void span(struct out_json *j, isc_time start, isc_time end)
+/* Event's end and duration, after its start. */
+static void span_end(struct out_json *j, isc_time start, isc_time end)
 {
-	KEY(j, "start");
-	ts_val(j, start);
 	if (end && end < start)
 		end = start;	/* the capture's clock went backwards */
 	if (end) {
@@ -416,6 +414,14 @@ static void span(struct out_json *j, isc_time start, isc_time end)
 		ts_val(j, end);
 		U64(j, "duration", (uint64_t)(end - start));
 	}
+}
+
+/* Event's start, end and duration. */
+static void span(struct out_json *j, isc_time start, isc_time end)
+{
+	KEY(j, "start");
+	ts_val(j, start);
+	span_end(j, start, end);
 }
 
 /* network, source, destination; bytes given (not NULL) for sessions. */
@@ -475,10 +481,19 @@ static void exchange_open(struct out_json *j, struct out_flow *f,
 			  isc_time start, isc_time end, const char *user_name)
 {
 	record_open(j);
+	/* @timestamp is the event's start: written once, then copied */
+	char ts[32];
+	size_t ts_at = j->b.len, ts_len;
 	ts_val(j, start);
+	ts_len = j->b.len - ts_at;
+	if (ts_len > sizeof(ts))
+		ts_len = 0;	/* out of memory: the record is dropped */
+	memcpy(ts, j->b.p + ts_at, ts_len);
 	put(j, head, head_len);
 	outcome(j, status);
-	span(j, start, end);
+	KEY(j, "start");
+	put(j, ts, ts_len);
+	span_end(j, start, end);
 	LIT(j, "}");
 	/* The endpoint members are the same in all of a session's command
 	 * and auth records: written once, then copied (they were 4% of the
