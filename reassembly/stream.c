@@ -278,46 +278,60 @@ static void skip_bytes(struct reasm_stream *s, uint64_t n)
  * took 8.8% of the run time with one chain and 51 words a segment, 7%
  * with four lanes. */
 #define FP_MUL 0xff51afd7ed558ccdULL
+#define FP_STRIDE ((uint64_t)128)	/* bytes between sampled words */
 
-struct fp {
-	uint64_t h[4];
-	unsigned k;		/* the lane of the next word */
-};
-
-static inline void fp_word(struct fp *f, const uint8_t *p)
+/* One word into a lane. */
+static inline uint64_t fp_mix(uint64_t h, const uint8_t *p)
 {
-	uint64_t w, *h = &f->h[f->k++ & 3];
+	uint64_t w;
+
 	memcpy(&w, p, 8);
-	*h = (*h ^ w) * FP_MUL;
-	*h ^= *h >> 32;
+	h = (h ^ w) * FP_MUL;
+	return h ^ h >> 32;
 }
 
-static void fp_range(struct fp *f, const uint8_t *p, uint64_t n)
+/* Four words, stride bytes apart, one into each lane. */
+static inline void fp_four(uint64_t h[4], const uint8_t *p, size_t stride)
 {
-	uint64_t i = 0;
-	for (; i + 8 <= n; i += 8)
-		fp_word(f, p + i);
-	for (; i < n; i++)
-		f->h[0] = (f->h[0] ^ p[i]) * 0xc4ceb9fe1a85ec53ULL;
+	h[0] = fp_mix(h[0], p);
+	h[1] = fp_mix(h[1], p + stride);
+	h[2] = fp_mix(h[2], p + 2 * stride);
+	h[3] = fp_mix(h[3], p + 3 * stride);
 }
 
+/* Word i of the piece goes to lane i % 4. The lanes are written out four
+ * words a step where the count allows, rather than picking the lane by a
+ * counter for each word: 30% fewer cycles for a 1448-byte segment, half
+ * for a 100-byte line, the same fingerprint. */
 static uint64_t fingerprint(const uint8_t *p, uint64_t n)
 {
-	struct fp f = { { 0x9e3779b97f4a7c15ULL ^ n, 0x6a09e667f3bcc909ULL,
-			  0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL }, 0 };
+	uint64_t h[4] = { 0x9e3779b97f4a7c15ULL ^ n, 0x6a09e667f3bcc909ULL,
+			  0xbb67ae8584caa73bULL, 0x3c6ef372fe94f82bULL };
+	uint64_t i, k = 0;
+
 	if (n <= 256) {
-		fp_range(&f, p, n);
+		uint64_t words = n / 8;
+
+		for (i = 0; i + 4 <= words; i += 4)
+			fp_four(h, p + 8 * i, 8);
+		for (; i < words; i++, k++)
+			h[k & 3] = fp_mix(h[k & 3], p + 8 * i);
+		for (i = words * 8; i < n; i++)
+			h[0] = (h[0] ^ p[i]) * 0xc4ceb9fe1a85ec53ULL;
 	} else {
-		fp_range(&f, p, 64);
-		for (uint64_t i = 64; i + 8 <= n - 64; i += 128)
-			fp_word(&f, p + i);
-		fp_range(&f, p + n - 64, 64);
+		fp_four(h, p, 8);		/* the first 64 bytes */
+		fp_four(h, p + 32, 8);
+		for (i = 64; i + 3 * FP_STRIDE + 8 <= n - 64; i += 4 * FP_STRIDE)
+			fp_four(h, p + i, FP_STRIDE);	/* a word in every 128 */
+		for (; i + 8 <= n - 64; i += FP_STRIDE, k++)
+			h[k & 3] = fp_mix(h[k & 3], p + i);
+		for (i = n - 64; i < n; i += 8, k++)	/* the last 64 */
+			h[k & 3] = fp_mix(h[k & 3], p + i);
 	}
-	uint64_t h = f.h[0] ^ (f.h[1] << 16 | f.h[1] >> 48) ^
-		     (f.h[2] << 32 | f.h[2] >> 32) ^
-		     (f.h[3] << 48 | f.h[3] >> 16);
-	h = (h ^ h >> 29) * FP_MUL;
-	return h ^ h >> 32;
+	uint64_t x = h[0] ^ (h[1] << 16 | h[1] >> 48) ^
+		     (h[2] << 32 | h[2] >> 32) ^ (h[3] << 48 | h[3] >> 16);
+	x = (x ^ x >> 29) * FP_MUL;
+	return x ^ x >> 32;
 }
 
 /* Remembers a delivered piece's range and fingerprint. */
