@@ -47,6 +47,11 @@ struct cap_in {
 isc_time cap_ts_make(int64_t sec, int64_t ns)
 {
 	const int64_t max_sec = INT64_MAX / ISC_NS_PER_SEC - 1;
+
+	/* every frame of a sane capture: no carry, no clamp (the 64-bit
+	 * division and remainder below were 1% of a run) */
+	if (ns >= 0 && ns < ISC_NS_PER_SEC && sec >= -max_sec && sec <= max_sec)
+		return sec * ISC_NS_PER_SEC + ns;
 	int64_t carry = ns / ISC_NS_PER_SEC;
 
 	ns %= ISC_NS_PER_SEC;

@@ -17,6 +17,7 @@
 
 #include "../../capture/decode.h"
 #include "../../capture/source.h"
+#include "../../capture/cap_int.h"
 
 #include "capture_frames.h"
 
@@ -1041,4 +1042,29 @@ Test(source, error_buffer_small_or_absent)
 	cr_assert_eq(strlen(err), sizeof(err) - 1);
 	cr_assert_eq(cap_source_open(tmp_path("none"), &src, NULL, 0),
 		     ISC_EIO);
+}
+
+/* Timestamps from a file's seconds and nanoseconds: normalized when the
+ * fraction is out of range, clamped where the nanosecond count would
+ * overflow, and the common case the same as the general one. */
+Test(timestamps, carried_and_clamped)
+{
+	const int64_t ns = ISC_NS_PER_SEC, max_sec = INT64_MAX / ns - 1;
+
+	cr_assert_eq(cap_ts_make(0, 0), 0);
+	cr_assert_eq(cap_ts_make(1, 999999999), 1999999999);
+	cr_assert_eq(cap_ts_make(1, ns), 2 * ns);		/* carried */
+	cr_assert_eq(cap_ts_make(1, -1), ns - 1);		/* borrowed */
+	cr_assert_eq(cap_ts_make(-1, 5), -ns + 5);
+	cr_assert_eq(cap_ts_make(0, -3 * ns - 1), -4 * ns + (ns - 1));
+	cr_assert_eq(cap_ts_make(max_sec, ns - 1), max_sec * ns + ns - 1);
+	cr_assert_eq(cap_ts_make(max_sec + 1, 7), max_sec * ns + 7);	/* clamped */
+	cr_assert_eq(cap_ts_make(INT64_MAX, INT64_MAX % ns),
+		     max_sec * ns + INT64_MAX % ns);
+	cr_assert_eq(cap_ts_make(-max_sec, 0), -max_sec * ns);
+	cr_assert_eq(cap_ts_make(INT64_MIN, 0), -max_sec * ns);
+	cr_assert_eq(cap_ts_make(max_sec, ns), max_sec * ns);	/* carry, then clamp */
+	/* 4294967295 s and 999999999 ns: the largest a pcap record holds */
+	cr_assert_eq(cap_ts_make(4294967295LL, 999999999),
+		     4294967295LL * ns + 999999999);
 }
