@@ -570,28 +570,33 @@ static struct pending *command_begin(struct imap_session *s, isc_time ts,
 		s->args[k][0] = '\0';	/* not a 1.5 KB memset a command */
 	if (t[0].len >= TAG_CAP)
 		anomaly(s, ISC_DIR_CLIENT, ts, "tag_too_long");
-	copy_cstr(c->tag, TAG_CAP, t[0].p, t[0].len);
-	c->tag_len = strlen(c->tag);
+	/* Tag and name are made on the stack, looked at there, then stored:
+	 * the pending entry is often cold, and reading back what was just
+	 * written to it waited for its cache line (4% of the time on bench's
+	 * small capture, charged to strlen and strcmp). */
+	char tag[TAG_CAP], name[NAME_CAP];
+	copy_cstr(tag, TAG_CAP, t[0].p, t[0].len);
+	name[0] = '\0';
 	h->arg_base = 2;
 	if (n >= 2) {
-		copy_cstr(c->name, NAME_CAP, t[1].p, t[1].len);
-		upper(c->name);
-		if (!memcmp(c->name, "UID", 4) && n >= 3 && t[2].len < NAME_CAP - 4) {
-			char sub[NAME_CAP];
-			copy_cstr(sub, NAME_CAP, t[2].p, t[2].len);
-			upper(sub);
-			memcpy(c->name, "UID ", 4);
-			copy_cstr(c->name + 4, NAME_CAP - 4, (const uint8_t *)sub,
-				  strlen(sub));
+		copy_cstr(name, NAME_CAP, t[1].p, t[1].len);
+		upper(name);
+		if (!memcmp(name, "UID", 4) && n >= 3 && t[2].len < NAME_CAP - 4) {
+			copy_cstr(name + 4, NAME_CAP - 4, t[2].p, t[2].len);
+			upper(name + 4);
+			name[3] = ' ';
 			h->arg_base = 3;
 		}
 	} else {
 		anomaly(s, ISC_DIR_CLIENT, ts, "malformed_command");
 	}
-	const struct cmd_info *ci = cmd_lookup(c->name);
+	c->tag_len = strlen(tag);
+	memcpy(c->tag, tag, c->tag_len + 1);
+	memcpy(c->name, name, strlen(name) + 1);
+	const struct cmd_info *ci = cmd_lookup(name);
 	c->kind = ci ? ci->kind : CK_OTHER;
 	c->mailbox_arg = ci ? ci->mailbox_arg : -1;
-	count_name(s, c->name[0] ? c->name : "_EMPTY");
+	count_name(s, name[0] ? name : "_EMPTY");
 	s->building = c->number;
 	if (s->starttls_wait)
 		anomaly(s, ISC_DIR_CLIENT, ts, "starttls_injection");
