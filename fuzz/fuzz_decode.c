@@ -11,7 +11,9 @@
  *            each is copied to a buffer of exactly its size
  *
  * Each frame goes through cap_decode() (no state), whose segment must lie
- * inside the frame and may only miss bytes the snaplen cut off; then
+ * inside the frame and may only miss bytes the snaplen cut off (and an
+ * Ethernet frame carrying IPv4 must decode as its IP packet alone does,
+ * which checks the one-step path against the layered one); then
  * through one cap_decoder shared by all frames of the input, with small
  * fragment bounds (8 fragments, 4 KiB, 2 s with frames 1 s apart), so
  * fragments of different frames are reassembled, refused and expired.
@@ -71,6 +73,37 @@ static void read_segment(const struct isc_pkt *pkt)
 	total = (uint8_t)(total + s);
 }
 
+/* An Ethernet frame carrying IPv4 may take the decoder's one-step path;
+ * the same bytes from the IP header on, as a LINKTYPE_IPV4 frame, take
+ * the layered one. Both must give the same verdict and segment. */
+static void same_as_layered(const struct cap_frame *fr, const uint8_t *frame,
+			    enum cap_verdict v, const struct isc_pkt *pkt)
+{
+	if (fr->linktype != DLT_EN10MB || fr->caplen < 14 ||
+	    fr->wirelen < 14 || frame[12] != 0x08 || frame[13] != 0x00)
+		return;
+	struct cap_frame ip = *fr;
+	struct isc_pkt lp;
+
+	ip.linktype = 228;	/* LINKTYPE_IPV4 */
+	ip.data = frame + 14;
+	ip.caplen -= 14;
+	ip.wirelen -= 14;
+	memset(&lp, 0xa5, sizeof(lp));
+	CHECK(cap_decode(&ip, &lp) == v);
+	if (v != CAP_TCP)
+		return;
+	CHECK(memcmp(&lp.src, &pkt->src, sizeof(lp.src)) == 0);
+	CHECK(memcmp(&lp.dst, &pkt->dst, sizeof(lp.dst)) == 0);
+	CHECK(lp.sport == pkt->sport && lp.dport == pkt->dport);
+	CHECK(lp.seq == pkt->seq && lp.ack == pkt->ack);
+	CHECK(lp.win == pkt->win && lp.flags == pkt->flags);
+	CHECK(lp.payload == pkt->payload);
+	CHECK(lp.payload_len == pkt->payload_len);
+	CHECK(lp.payload_missing == pkt->payload_missing);
+	CHECK(lp.ts == pkt->ts && lp.index == pkt->index);
+}
+
 /* cap_decode() alone, with the checks only a single frame allows. */
 static void stateless(const struct cap_frame *fr, const uint8_t *frame)
 {
@@ -80,6 +113,7 @@ static void stateless(const struct cap_frame *fr, const uint8_t *frame)
 	enum cap_verdict v = cap_decode(fr, &pkt);
 	CHECK(v >= CAP_TCP && v < CAP_VERDICT_COUNT);
 	CHECK(cap_verdict_names[v] != NULL);
+	same_as_layered(fr, frame, v, &pkt);
 	if (v != CAP_TCP)
 		return;
 	read_segment(&pkt);
