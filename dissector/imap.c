@@ -1030,14 +1030,10 @@ static void tagged(struct imap_session *s, isc_time ts, const uint8_t *p,
 	if (code)
 		c = code_len < sizeof(cbuf) ? cbuf : dup_n(code, code_len);
 	t = text_len < sizeof(tbuf) ? tbuf : dup_n(text, text_len);
-	if (c == cbuf) {
-		memcpy(cbuf, code, code_len);
-		cbuf[code_len] = '\0';
-	}
-	if (t == tbuf) {
-		memcpy(tbuf, text, text_len);
-		tbuf[text_len] = '\0';
-	}
+	if (c == cbuf)
+		copy_cstr(cbuf, sizeof(cbuf), code, code_len);
+	if (t == tbuf)
+		copy_cstr(tbuf, sizeof(tbuf), text, text_len);
 	complete(s, i, status, c, t, ts);
 	if (c && c != cbuf)
 		free(c);
