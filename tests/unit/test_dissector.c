@@ -248,6 +248,39 @@ Test(dissector, rfc3501_example_session)
 	free(log);
 }
 
+/* The arguments a command stored are its own: a later command with fewer
+ * arguments (or one given as a literal after a skipped one) must not show
+ * an earlier command's mailbox or user. */
+Test(dissector, arguments_never_carry_over_to_the_next_command)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 SELECT Drafts\r\n" },
+		{ 'S', "a1 OK [READ-WRITE] done\r\n" },
+		{ 'C', "a2 SELECT\r\n" },
+		{ 'S', "a2 BAD missing mailbox\r\n" },
+		{ 'C', "a3 LOGIN bob secret\r\n" },
+		{ 'S', "a3 NO wrong\r\n" },
+		{ 'C', "a4 LOGIN\r\n" },
+		{ 'S', "a4 BAD missing arguments\r\n" },
+		{ 'C', "a5 RENAME Old New\r\n" },
+		{ 'S', "a5 OK renamed\r\n" },
+		{ 'C', "a6 RENAME {5}\r\n" },
+		{ 'S', "+ go\r\n" },
+		{ 'C', "Other\r\n" },
+		{ 'S', "a6 BAD missing new name\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD a1 SELECT OK [READ-WRITE] done mbox=Drafts user=");
+	has(log, "CMD a2 SELECT BAD [] missing mailbox mbox= user=");
+	has(log, "AUTH LOGIN bob NO\n");
+	has(log, "CMD a4 LOGIN BAD [] missing arguments mbox= user= ");
+	hasnt(log, "AUTH LOGIN bob BAD");
+	has(log, "CMD a5 RENAME OK [] renamed mbox=Old user=");
+	has(log, "CMD a6 RENAME BAD [] missing new name mbox=Other user=");
+	free(log);
+}
+
 /* ---- literals ------------------------------------------------------------ */
 
 Test(dissector, literal_split_at_every_boundary)
