@@ -21,6 +21,7 @@
 #include "sasl.h"
 #include "names.h"
 #include "tlshello.h"
+#include "../common/pool.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -212,6 +213,7 @@ struct imap_session {
 	uint8_t *disp;
 	size_t disp_cap;
 	size_t literal_bytes;	/* from the limits */
+	struct isc_pool *pool;	/* where s came from, or NULL: malloc() */
 	struct imap_kv *id_client, *id_server;	/* RFC 2971, allocated when seen */
 	size_t n_id_client, n_id_server;
 	char *mailboxes[MAX_MAILBOXES];
@@ -1539,10 +1541,16 @@ static void inflate_feed(struct imap_session *s, enum isc_dir dir, isc_time ts,
 
 /* ---- public ------------------------------------------------------------- */
 
+size_t imap_session_size(void)
+{
+	return sizeof(struct imap_session);
+}
+
 int imap_session_new(const struct imap_config *cfg, const struct imap_sink *sink,
 		     void *ctx, struct imap_session **s_r)
 {
-	struct imap_session *s = malloc(sizeof(*s));
+	struct imap_session *s = cfg->pool ? isc_pool_get(cfg->pool) :
+				 malloc(sizeof(*s));
 	if (!s)
 		return ISC_ENOMEM;
 	/* args, last, is read only where written (nargs): its 24 cache
@@ -1554,6 +1562,7 @@ int imap_session_new(const struct imap_config *cfg, const struct imap_sink *sink
 	s->max_pending = cfg->lim->max_pending;
 	s->max_depth = cfg->lim->max_depth;
 	s->literal_bytes = cfg->lim->literal_bytes;
+	s->pool = cfg->pool;
 	s->sink = *sink;
 	s->ctx = ctx;
 	for (int d = 0; d < 2; d++) {
@@ -1601,7 +1610,10 @@ void imap_session_free(struct imap_session **sp)
 	free(s->mailbox);
 	free(s->user);
 	free(s->disp);
-	free(s);
+	if (s->pool)
+		isc_pool_put(s->pool, s);
+	else
+		free(s);
 	*sp = NULL;
 }
 

@@ -24,6 +24,7 @@
 #include "names.h"
 
 struct imap_session;
+struct isc_pool;
 
 /* A command at its tagged completion, or at the session's end if it never
  * completed (status NULL). */
@@ -145,7 +146,14 @@ struct imap_config {
 	const struct isc_limits *lim;
 	bool show_secrets;	/* print passwords and SASL secrets */
 	bool midstream;		/* the capture joined an established connection */
+	/* Where the session's block comes from: a pool of blocks of
+	 * imap_session_size() bytes (caller-owned; it must outlive the
+	 * session), or NULL for malloc(). */
+	struct isc_pool *pool;
 };
+
+/* Bytes of a session's block, for a pool of them. */
+size_t imap_session_size(void);
 
 /* Creates a session; events go to sink with ctx. cfg and sink are copied
  * (lim too). Returns 0 or ISC_ENOMEM. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/pool.h"
+
 struct report {
 	struct report_config cfg;
 	struct flow_ops ops;
@@ -15,6 +17,8 @@ struct report {
 	char **users;			/* in the order seen */
 	size_t nusers, users_cap;
 	char **uset;			/* USERS_SLOTS slots, NULL when free */
+	/* the blocks of open sessions: see common/pool.h */
+	struct isc_pool *rsess_pool, *imap_pool;
 };
 
 #define USERS_SLOTS ((size_t)2 * REPORT_USERS_MAX)
@@ -255,9 +259,10 @@ static const struct imap_sink sink = {
 static void *fl_open(void *ctx, const struct flow_info *fi)
 {
 	struct report *r = ctx;
-	struct rsess *rs = calloc(1, sizeof(*rs));
+	struct rsess *rs = isc_pool_get(r->rsess_pool);
 	if (!rs)
 		return NULL;
+	memset(rs, 0, sizeof(*rs));
 	rs->rep = r;
 	out_flow_init(&rs->f, fi);
 	rs->shown = (!r->cfg.only_host || host_matches(r, fi)) &&
@@ -266,6 +271,7 @@ static void *fl_open(void *ctx, const struct flow_info *fi)
 		.lim = r->cfg.lim,
 		.show_secrets = r->cfg.show_secrets,
 		.midstream = fi->midstream,
+		.pool = r->imap_pool,
 	};
 	if (imap_session_new(&ic, &sink, rs, &rs->imap) < 0)
 		goto err;
@@ -286,7 +292,7 @@ err:
 	end_hold(rs, false);
 	out_tr_free(&rs->tr);
 	imap_session_free(&rs->imap);
-	free(rs);
+	isc_pool_put(rs->rep->rsess_pool, rs);
 	return NULL;
 }
 
@@ -319,7 +325,7 @@ static void fl_close(void *ctx, void *flow, isc_time ts, enum flow_end why)
 	end_hold(rs, false);
 	imap_session_free(&rs->imap);
 	out_tr_free(&rs->tr);
-	free(rs);
+	isc_pool_put(rs->rep->rsess_pool, rs);
 }
 
 /* Who spoke first, for flows joined without a handshake. */
@@ -345,6 +351,12 @@ int report_new(const struct report_config *cfg, struct report **r_r)
 			return ISC_EINVAL;
 		}
 	}
+	if (isc_pool_new(sizeof(struct rsess), &r->rsess_pool) < 0 ||
+	    isc_pool_new(imap_session_size(), &r->imap_pool) < 0) {
+		isc_pool_free(&r->rsess_pool);
+		free(r);
+		return ISC_ENOMEM;
+	}
 	r->ops = (struct flow_ops){
 		.open = fl_open,
 		.data = fl_data,
@@ -366,6 +378,8 @@ void report_free(struct report **rp)
 		free(r->users[i]);
 	free(r->users);
 	free(r->uset);
+	isc_pool_free(&r->rsess_pool);
+	isc_pool_free(&r->imap_pool);
 	free(r);
 	*rp = NULL;
 }

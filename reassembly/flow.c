@@ -38,6 +38,7 @@
 
 #include "flow.h"
 #include "reasm_int.h"
+#include "../common/pool.h"
 
 const char *const flow_end_names[FLOW_END_COUNT] = {
 	"fin", "rst", "idle", "eof", "evicted", "shutdown",
@@ -144,6 +145,7 @@ struct flow_table {
 	size_t sweep_cap;
 	struct reasm_memcap mc;		/* shared by every stream */
 	struct reasm_stats tot;		/* all streams, live and freed */
+	struct isc_pool *wholes;	/* live flows' blocks (struct flow_whole) */
 	struct flow_stats st;
 	uint64_t ports[65536 / 64];	/* server port list, as a bitmap */
 };
@@ -683,7 +685,10 @@ static void flow_destroy(struct flow *f)
 	if (f->t->hot == f)
 		f->t->hot = NULL;
 	flow_drop_live(f);
-	free(f);
+	if (f->closed)
+		free(f);	/* a closed entry: see flow_close() */
+	else
+		isc_pool_put(f->t->wholes, f);	/* a struct flow_whole */
 }
 
 /* Drops a closed entry. */
@@ -890,9 +895,10 @@ static struct flow *flow_create(struct flow_table *t, const struct isc_pkt *pkt,
 
 	while (t->nentries >= t->lim.max_flows && t->nentries)
 		make_room(t);
-	struct flow_whole *w = calloc(1, sizeof(*w));
+	struct flow_whole *w = isc_pool_get(t->wholes);
 	if (!w)
 		return NULL;
+	memset(w, 0, sizeof(*w));
 	f = &w->f;
 	f->lv = &w->lv;
 	f->lv->f = f;
@@ -1047,7 +1053,8 @@ int flow_table_new(const struct isc_limits *lim, const uint16_t *ports,
 	if (!t)
 		return ISC_ENOMEM;
 	t->buckets = calloc(FLOW_MIN_BUCKETS, sizeof(*t->buckets));
-	if (!t->buckets)
+	if (!t->buckets ||
+	    isc_pool_new(sizeof(struct flow_whole), &t->wholes) < 0)
 		goto err;
 	t->nbuckets = FLOW_MIN_BUCKETS;
 	t->due = INT64_MAX;	/* nothing listed */
@@ -1062,6 +1069,7 @@ int flow_table_new(const struct isc_limits *lim, const uint16_t *ports,
 	*t_r = t;
 	return ISC_OK;
 err:
+	free(t->buckets);
 	free(t);
 	return ISC_ENOMEM;
 }
@@ -1081,6 +1089,7 @@ void flow_table_free(struct flow_table **tp)
 		next = link_of(f, LIST_LINGER)->next;
 		flow_destroy(f);
 	}
+	isc_pool_free(&t->wholes);
 	free(t->buckets);
 	free(t->sweep);
 	free(t);
