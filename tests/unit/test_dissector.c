@@ -86,6 +86,7 @@ static void ev_auth(void *ctx, const struct imap_auth_rec *a)
  * session is freed after the run). */
 static struct imap_session_rec last_end;
 static char last_anoms[512], last_state[32], last_idc[512], last_ids[512];
+static char last_names[4096];	/* "NAME=count;" for each of by_name */
 
 static void kv_text(char *out, size_t cap, const struct imap_kv *kv, size_t n)
 {
@@ -104,6 +105,13 @@ static void ev_end(void *ctx, isc_time ts, const struct imap_session_rec *r)
 	snprintf(last_state, sizeof(last_state), "%s", r->state);
 	kv_text(last_idc, sizeof(last_idc), r->id_client, r->n_id_client);
 	kv_text(last_ids, sizeof(last_ids), r->id_server, r->n_id_server);
+	last_names[0] = '\0';
+	for (size_t i = 0; i < r->n_by_name; i++) {
+		size_t l = strlen(last_names);
+		snprintf(last_names + l, sizeof(last_names) - l, "%s=%llu;",
+			 r->by_name[i].name,
+			 (unsigned long long)r->by_name[i].count);
+	}
 	last_anoms[0] = '\0';
 	for (size_t i = 0; i < r->n_anomaly_names; i++) {
 		strcat(last_anoms, r->anomaly_names[i]);
@@ -278,6 +286,37 @@ Test(dissector, arguments_never_carry_over_to_the_next_command)
 	hasnt(log, "AUTH LOGIN bob BAD");
 	has(log, "CMD a5 RENAME OK [] renamed mbox=Old user=");
 	has(log, "CMD a6 RENAME BAD [] missing new name mbox=Other user=");
+	free(log);
+}
+
+/* Command names are counted each under its own name up to 64 names; past
+ * that, the last slot becomes _OTHER and gathers every name without a
+ * slot, a known command's as well as an unknown one's. */
+Test(dissector, command_names_past_the_cap_go_to_other)
+{
+	static char lines[70][32];
+	struct step st[72];
+	size_t n = 0;
+	st[n++] = (struct step){ 'S', "* OK ready\r\n", 0 };
+	/* FETCH, X02..X63, SELECT: 64 names; then X65, SELECT, FETCH */
+	snprintf(lines[0], sizeof(lines[0]), "a1 FETCH 1 FLAGS\r\n");
+	for (int i = 2; i <= 63; i++)
+		snprintf(lines[i - 1], sizeof(lines[0]), "a%d X%02d\r\n", i, i);
+	snprintf(lines[63], sizeof(lines[0]), "a64 SELECT INBOX\r\n");
+	snprintf(lines[64], sizeof(lines[0]), "a65 X65\r\n");
+	snprintf(lines[65], sizeof(lines[0]), "a66 SELECT INBOX\r\n");
+	snprintf(lines[66], sizeof(lines[0]), "a67 FETCH 2 FLAGS\r\n");
+	for (int i = 0; i < 67; i++)
+		st[n++] = (struct step){ 'C', lines[i], 0 };
+	char *log = run(st, n, NULL);
+	cr_assert(strstr(last_names, "FETCH=2;"), "%s", last_names);
+	cr_assert(strstr(last_names, "X02=1;"), "%s", last_names);
+	cr_assert(strstr(last_names, "X63=1;"), "%s", last_names);
+	/* SELECT took the 64th slot, which became _OTHER: 1 + X65 + SELECT */
+	cr_assert(strstr(last_names, "_OTHER=3;"), "%s", last_names);
+	cr_assert(!strstr(last_names, "SELECT="), "%s", last_names);
+	cr_assert(!strstr(last_names, "X65="), "%s", last_names);
+	has(log, "END cmds=67 ");
 	free(log);
 }
 
