@@ -26,8 +26,10 @@
  * its packet buffer). Measured on the 1 GB mixed capture in the page
  * cache, parsing records only: pread() with 256 KiB 0.152 s, mmap() with
  * MADV_SEQUENTIAL 0.164 s (page faults instead of copies), libpcap
- * 0.247 s. A whole imapscope run over that file does gain from mmap()
- * (0.47 -> 0.41 s, best of 5: the kernel's copy is gone), but a mapped
+ * 0.247 s. A whole imapscope run over that file gained from mmap() in
+ * one measurement (0.47 -> 0.41 s, best of 5: the kernel's copy is gone)
+ * and not in a later one (0.52 s both ways, best of 8), where the mapped
+ * pages also counted in the resident set (986 MiB). And a mapped
  * file that shrinks under us (a capture rotated or truncated while we
  * read it) raises SIGBUS at the next touch of a lost page, and the bytes
  * past the new end in its last page read as zeros, silently: a frame
