@@ -19,8 +19,9 @@
  * segment that repeats old data, or that overtook an earlier one, is put
  * in its place), otherwise the first sequence number seen.
  *
- * Memory: one allocation a live flow (struct flow_whole: the entry and
- * its streams), a smaller one a closed entry, plus its share of the
+ * Memory: one block a live flow (struct flow_whole: the entry and its
+ * streams, from the table's pool on huge pages, common/pool.h), a smaller
+ * malloc()ed one a closed entry, plus its share of the
  * bucket array; docs/reassembly.md has the measured
  * figure. In-order data costs nothing more; held data is bounded by
  * max_ooo and memcap. Live and closed entries together never pass
