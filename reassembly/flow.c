@@ -20,8 +20,8 @@
  * in its place), otherwise the first sequence number seen.
  *
  * Memory: one block a live flow (struct flow_whole: the entry and its
- * streams, from the table's pool on huge pages, common/pool.h), a smaller
- * malloc()ed one a closed entry, plus its share of the
+ * streams), a smaller one a closed entry, each kind from a pool of the
+ * table's on huge pages (common/pool.h), plus its share of the
  * bucket array; docs/reassembly.md has the measured
  * figure. In-order data costs nothing more; held data is bounded by
  * max_ooo and memcap. Live and closed entries together never pass
@@ -147,6 +147,7 @@ struct flow_table {
 	struct reasm_memcap mc;		/* shared by every stream */
 	struct reasm_stats tot;		/* all streams, live and freed */
 	struct isc_pool *wholes;	/* live flows' blocks (struct flow_whole) */
+	struct isc_pool *closed;	/* closed entries' (struct flow) */
 	struct flow_stats st;
 	uint64_t ports[65536 / 64];	/* server port list, as a bitmap */
 };
@@ -686,10 +687,8 @@ static void flow_destroy(struct flow *f)
 	if (f->t->hot == f)
 		f->t->hot = NULL;
 	flow_drop_live(f);
-	if (f->closed)
-		free(f);	/* a closed entry: see flow_close() */
-	else
-		isc_pool_put(f->t->wholes, f);	/* a struct flow_whole */
+	/* a closed entry is a struct flow alone: see flow_close() */
+	isc_pool_put(f->closed ? f->t->closed : f->t->wholes, f);
 }
 
 /* Drops a closed entry. */
@@ -720,7 +719,7 @@ static void flow_close(struct flow_table *t, struct flow *f, isc_time ts,
 	list_remove(t, LIST_LRU, f);
 	list_remove(t, LIST_AGE, f);
 	t->st.open_now--;
-	g = linger ? malloc(sizeof(*g)) : NULL;
+	g = linger ? isc_pool_get(t->closed) : NULL;
 	if (!g) {	/* no lingering, or no memory for it */
 		hash_remove(t, f);
 		t->nentries--;
@@ -1055,7 +1054,8 @@ int flow_table_new(const struct isc_limits *lim, const uint16_t *ports,
 		return ISC_ENOMEM;
 	t->buckets = calloc(FLOW_MIN_BUCKETS, sizeof(*t->buckets));
 	if (!t->buckets ||
-	    isc_pool_new(sizeof(struct flow_whole), &t->wholes) < 0)
+	    isc_pool_new(sizeof(struct flow_whole), &t->wholes) < 0 ||
+	    isc_pool_new(sizeof(struct flow), &t->closed) < 0)
 		goto err;
 	t->nbuckets = FLOW_MIN_BUCKETS;
 	t->due = INT64_MAX;	/* nothing listed */
@@ -1070,6 +1070,7 @@ int flow_table_new(const struct isc_limits *lim, const uint16_t *ports,
 	*t_r = t;
 	return ISC_OK;
 err:
+	isc_pool_free(&t->wholes);
 	free(t->buckets);
 	free(t);
 	return ISC_ENOMEM;
@@ -1091,6 +1092,7 @@ void flow_table_free(struct flow_table **tp)
 		flow_destroy(f);
 	}
 	isc_pool_free(&t->wholes);
+	isc_pool_free(&t->closed);
 	free(t->buckets);
 	free(t->sweep);
 	free(t);
