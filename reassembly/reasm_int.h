@@ -84,6 +84,9 @@ void reasm_stream_set_totals(struct reasm_stream *s, struct reasm_stats *tot);
  * 4-tuple hash). Can't fail. */
 uint64_t reasm_siphash(const uint8_t key[16], const void *in, size_t n);
 
+/* The same for n = 12 (an IPv4 4-tuple), faster. Can't fail. */
+uint64_t reasm_siphash12(const uint8_t key[16], const uint8_t in[12]);
+
 /* ---- test hooks (tests/unit/test_reassembly.c) ---- */
 
 struct flow_table;
