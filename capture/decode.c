@@ -977,17 +977,6 @@ static enum cap_verdict cap_ip(struct cap_ctx *c, struct cap_span *s,
 
 static const struct isc_pkt cap_pkt0;	/* what a segment starts from */
 
-static uint16_t be16_at(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t be32_at(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
 /* Ethernet II without VLAN tags, IPv4 without options and not a fragment,
  * TCP whose header was captured whole: what nearly every frame of a
  * capture on an Ethernet link is. Decodes such a frame into *pkt exactly
@@ -1003,17 +992,17 @@ static bool cap_fast_eth_ipv4_tcp(const struct cap_frame *frame,
 	const uint8_t *p = frame->data;
 	size_t caplen = frame->caplen;
 
-	if (caplen < 14 + 20 + 20 || be16_at(p + 12) != CAP_ETHERTYPE_IPV4)
+	if (caplen < 14 + 20 + 20 || rd_load_be16(p + 12) != CAP_ETHERTYPE_IPV4)
 		return false;
 	const uint8_t *ip = p + 14;
 	size_t frame_missing = frame->wirelen > frame->caplen ?
 			       frame->wirelen - frame->caplen : 0;
-	size_t got = caplen - 14, total = be16_at(ip + 2);
+	size_t got = caplen - 14, total = rd_load_be16(ip + 2);
 	/* version 4, IHL 5; a datagram of at least both headers that fits
 	 * the frame (a total length of 0 takes the layered path); no MF,
 	 * no offset; TCP */
 	if (ip[0] != 0x45 || total < 40 || total > got + frame_missing ||
-	    (be16_at(ip + 6) & 0x3fff) != 0 || ip[9] != CAP_IPPROTO_TCP)
+	    (rd_load_be16(ip + 6) & 0x3fff) != 0 || ip[9] != CAP_IPPROTO_TCP)
 		return false;
 	size_t missing = 0;
 	if (total < got)
@@ -1030,12 +1019,12 @@ static bool cap_fast_eth_ipv4_tcp(const struct cap_frame *frame,
 	pkt->src.family = pkt->dst.family = 4;
 	memcpy(pkt->src.a, ip + 12, 4);
 	memcpy(pkt->dst.a, ip + 16, 4);
-	pkt->sport = be16_at(tcp);
-	pkt->dport = be16_at(tcp + 2);
-	pkt->seq = be32_at(tcp + 4);
-	pkt->ack = be32_at(tcp + 8);
+	pkt->sport = rd_load_be16(tcp);
+	pkt->dport = rd_load_be16(tcp + 2);
+	pkt->seq = rd_load_be32(tcp + 4);
+	pkt->ack = rd_load_be32(tcp + 8);
 	pkt->flags = tcp[13] & 0x3f;
-	pkt->win = be16_at(tcp + 14);
+	pkt->win = rd_load_be16(tcp + 14);
 	pkt->payload = tcp + hlen;
 	pkt->payload_len = (uint32_t)(left - hlen);
 	pkt->payload_missing = (uint32_t)missing;

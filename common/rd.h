@@ -3,7 +3,10 @@
  * Every read checks the remaining length first (lengths are compared, never
  * "p + n > end", which the compiler may assume cannot overflow). A read past
  * the end returns 0 and sets short_read; callers check it once after a run
- * of reads. The reader never owns the bytes. */
+ * of reads. The reader never owns the bytes.
+ *
+ * rd_load_be16() and rd_load_be32() read a big-endian number at p without
+ * a check, for callers that have just checked that the bytes are there. */
 #ifndef ISC_RD_H
 #define ISC_RD_H
 
@@ -49,6 +52,17 @@ static inline uint8_t rd_u8(struct rd *r)
 	return *r->p++;
 }
 
+static inline uint16_t rd_load_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t rd_load_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
 static inline uint16_t rd_be16(struct rd *r)
 {
 	if (!rd_have(r, 2)) {
@@ -57,7 +71,7 @@ static inline uint16_t rd_be16(struct rd *r)
 	}
 	r->p += 2;
 	r->left -= 2;
-	return (uint16_t)(r->p[-2] << 8 | r->p[-1]);
+	return rd_load_be16(r->p - 2);
 }
 
 static inline uint16_t rd_le16(struct rd *r)
@@ -79,8 +93,7 @@ static inline uint32_t rd_be32(struct rd *r)
 	}
 	r->p += 4;
 	r->left -= 4;
-	return (uint32_t)r->p[-4] << 24 | (uint32_t)r->p[-3] << 16 |
-	       (uint32_t)r->p[-2] << 8 | (uint32_t)r->p[-1];
+	return rd_load_be32(r->p - 4);
 }
 
 static inline uint32_t rd_le32(struct rd *r)
