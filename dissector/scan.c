@@ -3,6 +3,17 @@
 
 #include <string.h>
 
+/* The bytes each scanning loop must stop at. A loop first skips all
+ * others with one table look a byte: the tokenizer compared each byte
+ * with three to five characters (510 instructions a command line on
+ * bench's small capture). */
+enum { C_QUOTED = 1, C_LIST = 2, C_ATOM = 4 };
+static const uint8_t cls[256] = {
+	['"'] = C_QUOTED | C_LIST, ['\\'] = C_QUOTED,
+	['('] = C_LIST | C_ATOM, [')'] = C_LIST | C_ATOM,
+	[' '] = C_ATOM, ['['] = C_ATOM, [']'] = C_ATOM,
+};
+
 /* True if position off of the line lies inside a quoted string. */
 static bool in_quoted(const uint8_t *p, size_t off)
 {
@@ -69,6 +80,10 @@ enum imap_lit_scan imap_scan_literal(const uint8_t *p, size_t len,
 static size_t skip_quoted(const uint8_t *p, size_t len, size_t i)
 {
 	while (i < len) {
+		while (i < len && !(cls[p[i]] & C_QUOTED))
+			i++;
+		if (i >= len)
+			break;
 		if (p[i] == '\\') {
 			i += 2;
 			continue;
@@ -86,6 +101,10 @@ static size_t skip_list(const uint8_t *p, size_t len, size_t i,
 			struct imap_scan_state *st)
 {
 	while (i < len && st->depth > 0) {
+		while (i < len && !(cls[p[i]] & C_LIST))
+			i++;
+		if (i >= len)
+			break;
 		uint8_t c = p[i];
 		if (c == '"') {
 			size_t q = skip_quoted(p, len, i + 1);
@@ -114,6 +133,10 @@ static size_t skip_atom(const uint8_t *p, size_t len, size_t i)
 {
 	uint32_t bracket = 0;
 	while (i < len) {
+		while (i < len && !(cls[p[i]] & C_ATOM))
+			i++;
+		if (i >= len)
+			break;
 		uint8_t c = p[i];
 		if (c == '[')
 			bracket++;
@@ -178,6 +201,15 @@ size_t imap_tok_value(const struct imap_tok *t, char *dst, size_t cap)
 	size_t o = 0;
 	if (cap == 0)
 		return 0;
+	if (t->type != IMAP_TOK_QUOTED || !memchr(t->p, '\\', t->len)) {
+		/* nothing to unescape, the usual case: one copy instead of
+		 * the byte loop (a command's arguments took 137
+		 * instructions each) */
+		o = t->len < cap - 1 ? t->len : cap - 1;
+		memcpy(dst, t->p, o);
+		dst[o] = '\0';
+		return o;
+	}
 	for (size_t i = 0; i < t->len && o + 1 < cap; i++) {
 		uint8_t c = t->p[i];
 		if (t->type == IMAP_TOK_QUOTED && c == '\\' && i + 1 < t->len)
