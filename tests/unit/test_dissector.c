@@ -7,6 +7,7 @@
 #include "../../dissector/scan.h"
 
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -889,6 +890,54 @@ Test(sasl, identities)
 	const char b64[] = "dGVzdA==";
 	cr_assert_eq(sasl_b64_decode((const uint8_t *)b64, 8, d, sizeof(d)), 4);
 	cr_assert_eq(memcmp(d, "test", 4), 0);
+}
+
+/* Which commands name a mailbox, and in which argument: every command the
+ * dissector knows by name, in upper and lower case, and names that are
+ * not commands it knows but look like them (same length, same first or
+ * last letter, a prefix, a longer word). */
+Test(dissector, commands_known_by_name_and_their_mailbox_argument)
+{
+	static const struct {
+		const char *name;
+		const char *mbox;	/* expected mbox=, from args "M0 M1" */
+	} cases[] = {
+		{ "SELECT", "M0" }, { "EXAMINE", "M0" }, { "CREATE", "M0" },
+		{ "DELETE", "M0" }, { "RENAME", "M0" }, { "SUBSCRIBE", "M0" },
+		{ "UNSUBSCRIBE", "M0" }, { "STATUS", "M0" }, { "APPEND", "M0" },
+		{ "COPY", "M1" }, { "MOVE", "M1" }, { "UID COPY", "M1" },
+		{ "UID MOVE", "M1" }, { "GETACL", "M0" }, { "SETACL", "M0" },
+		{ "DELETEACL", "M0" }, { "LISTRIGHTS", "M0" },
+		{ "MYRIGHTS", "M0" }, { "GETQUOTAROOT", "M0" },
+		{ "select", "M0" }, { "uid move", "M1" }, { "Examine", "M0" },
+		{ "STORE", "" }, { "UID STORE", "" }, { "FETCH", "" },
+		{ "UID FETCH", "" }, { "CLOSE", "" }, { "UNSELECT", "" },
+		{ "ENABLE", "" }, { "NOOP", "" }, { "SEARCH", "" },
+		{ "LIST", "" }, { "LSUB", "" }, { "EXPUNGE", "" },
+		{ "SELECTX", "" }, { "SELEC", "" }, { "SALECT", "" },
+		{ "DELETEAC", "" }, { "GETQUOTA", "" }, { "UID SELECT", "" },
+		{ "COPYX", "" }, { "XCOPY", "" }, { "C", "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char cmd[64], want[96];
+		snprintf(cmd, sizeof(cmd), "t1 %s M0 M1\r\n", cases[i].name);
+		const struct step st[] = {
+			{ 'S', "* OK ready\r\n" },
+			{ 'C', cmd },
+			{ 'S', "t1 OK done\r\n" },
+		};
+		char *log = RUN(st, NULL);
+		char upname[32];
+		size_t k;
+		for (k = 0; cases[i].name[k] && k + 1 < sizeof(upname); k++)
+			upname[k] = (char)toupper((unsigned char)cases[i].name[k]);
+		upname[k] = '\0';
+		snprintf(want, sizeof(want), "CMD t1 %s OK [] done mbox=%s user=",
+			 upname, cases[i].mbox);
+		cr_assert(strstr(log, want), "%s: want \"%s\" in\n%s",
+			  cases[i].name, want, log);
+		free(log);
+	}
 }
 
 /* ---- session state, ID, mailbox names, message counts ------------------- */
