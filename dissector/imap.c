@@ -1125,16 +1125,39 @@ static void tagged(struct imap_session *s, isc_time ts, const uint8_t *p,
 		free(t);
 }
 
-static void untagged(struct imap_session *s, const uint8_t *p, size_t len)
+/* The first word of an untagged response ("* " line) and what follows
+ * it, read once a line: whether the line may announce a literal, what it
+ * tells and whether it is an unasked FETCH all start from it (the line
+ * was searched and its word compared three times). */
+struct resp_word {
+	const uint8_t *w;	/* after "* "; NULL: not an untagged line */
+	size_t wl;
+	const uint8_t *after;	/* past the space that ends w */
+	size_t after_len;
+	bool spaced;		/* a space ends w */
+	bool status;		/* w is OK, NO, BAD, BYE or PREAUTH */
+};
+
+/* Reads an untagged line's first word: p (len >= 2) starts with "* ". */
+static void resp_word(struct resp_word *r, const uint8_t *p, size_t len)
 {
 	const uint8_t *w = p + 2;
 	size_t rest = len - 2;
 	const uint8_t *e = memchr(w, ' ', rest);
-	size_t wl = e ? (size_t)(e - w) : rest;
-	const uint8_t *after = e ? e + 1 : w + wl;
-	size_t after_len = e ? rest - wl - 1 : 0;
+	r->w = w;
+	r->wl = e ? (size_t)(e - w) : rest;
+	r->spaced = e != NULL;
+	r->after = e ? e + 1 : w + r->wl;
+	r->after_len = e ? rest - r->wl - 1 : 0;
+	r->status = is_status(w, r->wl);
+}
 
-	if (is_status(w, wl)) {
+static void untagged(struct imap_session *s, const struct resp_word *r)
+{
+	const uint8_t *w = r->w, *after = r->after;
+	size_t wl = r->wl, after_len = r->after_len;
+
+	if (r->status) {
 		const uint8_t *code, *text;
 		size_t code_len, text_len;
 		resp_text(after, after_len, &code, &code_len, &text, &text_len);
@@ -1198,11 +1221,11 @@ static void continuation(struct imap_session *s, isc_time ts)
  * FETCH unasked to tell of flag changes (RFC 3501 7.4.2), but message
  * contents in a literal nobody requested are a server (or an injector)
  * putting words in the client's mouth. */
-static bool unsolicited_fetch(const struct imap_session *s, const uint8_t *p,
-			      size_t len)
+static bool unsolicited_fetch(const struct imap_session *s,
+			      const struct resp_word *r)
 {
-	const uint8_t *w = memchr(p + 2, ' ', len - 2);
-	if (!w || len - (size_t)(w - p) < 6 || !starts_ci(w + 1, len - (size_t)(w - p) - 1, "FETCH"))
+	if (!r->spaced || r->after_len < 5 ||
+	    !starts_ci(r->after, r->after_len, "FETCH"))
 		return false;
 	for (size_t i = 0; i < s->npend; i++)
 		if (s->pend[i].kind == CK_FETCH)
@@ -1212,7 +1235,7 @@ static bool unsolicited_fetch(const struct imap_session *s, const uint8_t *p,
 
 /* One server line. body_len excludes a literal announcement. */
 static void server_line(struct imap_session *s, isc_time ts, const uint8_t *p,
-			size_t len, bool lit_found)
+			size_t len, bool lit_found, const struct resp_word *r)
 {
 	struct half *h = &s->h[ISC_DIR_SERVER];
 	emit_line(s, ISC_DIR_SERVER, ts, p, len);
@@ -1237,9 +1260,9 @@ static void server_line(struct imap_session *s, isc_time ts, const uint8_t *p,
 		return;
 	}
 	if (len >= 2 && p[0] == '*' && p[1] == ' ') {
-		untagged(s, p, len);
+		untagged(s, r);
 		if (lit_found) {
-			if (unsolicited_fetch(s, p, len))
+			if (unsolicited_fetch(s, r))
 				anomaly(s, ISC_DIR_SERVER, ts, "unsolicited_literal");
 			h->cont = true;
 			literal_start(s, ISC_DIR_SERVER, ts);
@@ -1258,17 +1281,12 @@ static void server_line(struct imap_session *s, isc_time ts, const uint8_t *p,
 /* Whether a server line may announce a literal: data responses and their
  * continuations do; status responses, completions and "+" carry resp-text,
  * where "{4}" is just text (RFC 3501 7.1). */
-static bool server_may_literal(const struct imap_session *s, const uint8_t *p,
-			       size_t len)
+static bool server_may_literal(const struct imap_session *s,
+			       const struct resp_word *r)
 {
 	if (s->h[ISC_DIR_SERVER].cont)
 		return true;
-	if (len < 2 || p[0] != '*' || p[1] != ' ')
-		return false;
-	const uint8_t *w = p + 2;
-	const uint8_t *e = memchr(w, ' ', len - 2);
-	size_t wl = e ? (size_t)(e - w) : len - 2;
-	return !is_status(w, wl);
+	return r->w && !r->status;
 }
 
 /* ---- framing ------------------------------------------------------------ */
@@ -1305,8 +1323,11 @@ static void line_complete(struct imap_session *s, enum isc_dir dir, isc_time ts,
 	bool sasl_line = dir == ISC_DIR_CLIENT && !h->cont && s->sasl;
 	bool done_line = dir == ISC_DIR_CLIENT && !h->cont && s->idle &&
 			 imap_eq(p, len, "DONE");
+	struct resp_word r = { 0 };
+	if (dir == ISC_DIR_SERVER && len >= 2 && p[0] == '*' && p[1] == ' ')
+		resp_word(&r, p, len);
 	bool may = dir == ISC_DIR_CLIENT ? !sasl_line && !done_line :
-		   server_may_literal(s, p, len);
+		   server_may_literal(s, &r);
 	if (may) {
 		if (over) {
 			size_t toff;
@@ -1322,7 +1343,7 @@ static void line_complete(struct imap_session *s, enum isc_dir dir, isc_time ts,
 	if (ls == IMAP_LIT_FOUND)
 		h->lit = lit;
 	if (dir == ISC_DIR_SERVER) {
-		server_line(s, ts, p, len, ls == IMAP_LIT_FOUND);
+		server_line(s, ts, p, len, ls == IMAP_LIT_FOUND, &r);
 		return;
 	}
 	if (sasl_line) {
