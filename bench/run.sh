@@ -9,7 +9,13 @@
 #   baseline F                         bare libpcap read loop
 #   imapscope -r F --json >/dev/null   NDJSON
 #   imapscope -r F -o TMPDIR           transcripts (TMPDIR deleted after)
-# and prints wall-clock throughput and peak RSS (from /usr/bin/time).
+#   imapscope -r F --json --ports 1    reading and decoding only: no
+#                                      packet is on port 1
+#   imapscope -r F --json --session none
+#                                      all but the records: no session
+#                                      has that id
+# and prints wall-clock throughput and peak RSS (from /usr/bin/time),
+# and how the time of the --json run splits into those stages.
 # With tshark installed it also times tshark on a 10 MB prefix, and it
 # compares imapscope's RSS on a 100 MB prefix with the whole file.
 #
@@ -172,6 +178,7 @@ stats() {
 }
 
 FAILURES=()
+declare -A R_DEC R_NOREC R_NRRATIO
 declare -A R_BASE R_JSON R_OUT R_RATIO R_CRATIO R_SLOW R_RSSB R_RSSJ R_RSSO R_PKTS R_MB R_PFXRSS R_TSHARK
 
 for p in $PROFILES; do
@@ -180,6 +187,7 @@ for p in $PROFILES; do
     mb=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
     R_MB[$p]=$mb
     tb=() tj=() to=() ratio=() cratio=() slow=() rb=() rj=() ro=()
+    td=() tn=() nrratio=()
     cpu_ok=1
     for ((i = 1; i <= RUNS; i++)); do
         log "$p: run $i/$RUNS"
@@ -197,6 +205,15 @@ for p in $PROFILES; do
         cratio+=("$(awk -v a="$cb" -v b="$CPU" 'BEGIN { printf "%.4f", (b > 0) ? a / b : 0 }')")
         # CPU times come in 10 ms steps: too coarse below 0.1 s
         awk -v a="$cb" 'BEGIN { exit !(a < 0.1) }' && cpu_ok=0
+
+        # the stages: options that make imapscope stop after one
+        measure "$p.decode.$i" /dev/null "$IMAPSCOPE" -r "$f" --json --ports 1
+        [[ $RC -eq 0 ]] || FAILURES+=("$p (seed $SEED, SCALE $SCALE): '$IMAPSCOPE -r $f --json --ports 1' exited $RC")
+        td+=("$WALL")
+        measure "$p.norecords.$i" /dev/null "$IMAPSCOPE" -r "$f" --json --session none
+        [[ $RC -eq 0 ]] || FAILURES+=("$p (seed $SEED, SCALE $SCALE): '$IMAPSCOPE -r $f --json --session none' exited $RC")
+        tn+=("$WALL")
+        nrratio+=("$(awk -v a="$wb" -v b="$WALL" 'BEGIN { printf "%.4f", a / b }')")
 
         OUT=$(mktemp -d "$OUTDIR/imapscope-bench.XXXXXX")
         measure "$p.output.$i" /dev/null "$IMAPSCOPE" -r "$f" -o "$OUT"
@@ -221,6 +238,9 @@ for p in $PROFILES; do
     R_RSSB[$p]=$(stats "${rb[*]}")
     R_RSSJ[$p]=$(stats "${rj[*]}")
     R_RSSO[$p]=$(stats "${ro[*]}")
+    R_DEC[$p]=$(stats "${td[*]}")
+    R_NOREC[$p]=$(stats "${tn[*]}")
+    R_NRRATIO[$p]=$(stats "${nrratio[*]}")
 
     # memory on a prefix: must track open sessions, not file size
     measure "$p.prefix" /dev/null "$IMAPSCOPE" -r "${PFX100[$p]}" --json
@@ -306,6 +326,25 @@ REPORT=$DATA/results-x$SCALE.txt
     if [[ $SCALE != 1 ]]; then
         printf '(targets are for SCALE=1; this run used SCALE=%s)\n' "$SCALE"
     fi
+
+    printf '\nwhere the time of imapscope --json goes: median wall seconds of runs that\n'
+    printf 'stop after a stage (--ports 1: no packet is on port 1; --session none: no\n'
+    printf 'session has that id, so no record is written), and each stage'"'"'s share\n'
+    printf '%-10s | %-8s | %-22s | %-31s | %-22s | %s\n' profile baseline \
+        "read and decode" "+ flows, reassembly, IMAP" "+ records" "ratio without records"
+    for p in $PROFILES; do
+        read -r dmed _ <<< "${R_DEC[$p]}"
+        read -r nmed _ <<< "${R_NOREC[$p]}"
+        read -r jmed _ <<< "${R_JSON[$p]}"
+        read -r bmed _ <<< "${R_BASE[$p]}"
+        read -r qmed qlo qhi <<< "${R_NRRATIO[$p]}"
+        printf '%-10s | %-8s | %-22s | %-31s | %-22s | %s\n' "$p" \
+            "$(printf '%.3f' "$bmed")" \
+            "$(awk -v d="$dmed" -v j="$jmed" 'BEGIN { printf "%.3f (%.0f%%)", d, 100 * d / j }')" \
+            "$(awk -v d="$dmed" -v n="$nmed" -v j="$jmed" 'BEGIN { printf "%.3f (+%.3f, %.0f%%)", n, n - d, 100 * (n - d) / j }')" \
+            "$(awk -v n="$nmed" -v j="$jmed" 'BEGIN { printf "%.3f (+%.3f, %.0f%%)", j, j - n, 100 * (j - n) / j }')" \
+            "$(printf '%.3f (%.3f-%.3f)' "$qmed" "$qlo" "$qhi")"
+    done
 
     if command -v tshark > /dev/null; then
         printf '\ntshark %s on a 10 MB prefix (-Y imap -T fields -e imap.request.command):\n' \
