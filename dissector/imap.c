@@ -480,10 +480,14 @@ static void literal_start(struct imap_session *s, enum isc_dir dir, isc_time ts)
 	h->ps = PS_LITERAL;
 	h->lit_left = h->lit.size;
 	h->sample_len = 0;
-	/* allocated at the first literal: most short sessions have none */
-	if (!h->sample)
+	/* The sample is for the literal sink (transcripts) and for a
+	 * command argument sent as a literal: without either, nothing is
+	 * kept (a copy of each FETCH body's start, for NDJSON alone).
+	 * Allocated at the first literal: most short sessions have none. */
+	bool keep = s->sink.literal || (dir == ISC_DIR_CLIENT && h->lit_is_arg);
+	if (keep && !h->sample)
 		h->sample = malloc(h->sample_cap);
-	h->sample_stopped = !h->sample;
+	h->sample_stopped = !keep || !h->sample;
 	if (dir == ISC_DIR_CLIENT) {
 		struct pending *c = find_pending(s, s->building);
 		if (c) {

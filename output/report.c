@@ -254,6 +254,16 @@ static const struct imap_sink sink = {
 	.end = ev_end,
 };
 
+/* For a session without a transcript: lines and literals go nowhere,
+ * so the dissector makes no call for each line and keeps no literal
+ * samples but for command arguments. */
+static const struct imap_sink sink_records = {
+	.marker = ev_marker,
+	.command = ev_command,
+	.auth = ev_auth,
+	.end = ev_end,
+};
+
 /* ---- flow events -------------------------------------------------------- */
 
 static void *fl_open(void *ctx, const struct flow_info *fi)
@@ -273,10 +283,10 @@ static void *fl_open(void *ctx, const struct flow_info *fi)
 		.midstream = fi->midstream,
 		.pool = r->imap_pool,
 	};
-	if (imap_session_new(&ic, &sink, rs, &rs->imap) < 0)
+	bool tr = (r->cfg.transcripts || r->cfg.transcript_dir) && rs->shown;
+	if (imap_session_new(&ic, tr ? &sink : &sink_records, rs, &rs->imap) < 0)
 		goto err;
-	if ((r->cfg.transcripts || r->cfg.transcript_dir) && rs->shown &&
-	    out_tr_new(&r->cfg.tr, &rs->f, &rs->tr) < 0)
+	if (tr && out_tr_new(&r->cfg.tr, &rs->f, &rs->tr) < 0)
 		goto err;
 	if (r->cfg.only_user && r->cfg.json && rs->shown) {
 		rs->hold = open_memstream(&rs->hold_buf, &rs->hold_len);

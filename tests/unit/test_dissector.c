@@ -132,6 +132,11 @@ static const struct imap_sink sink = {
 	ev_line, ev_literal, ev_marker, ev_command, ev_auth, ev_end,
 };
 
+/* What a session without a transcript gets: no line or literal events. */
+static const struct imap_sink sink_records = {
+	NULL, NULL, ev_marker, ev_command, ev_auth, ev_end,
+};
+
 /* ---- scripts ----------------------------------------------------------- */
 
 /* A script step: who sends what ('C' or 'S'; 'G' = gap of len bytes in the
@@ -147,6 +152,7 @@ struct opts {
 	bool midstream;
 	size_t max_line;
 	size_t literal_bytes;
+	bool records_only;	/* sink_records */
 };
 
 /* Runs a script with the given chunk size (0 = whole steps). */
@@ -166,7 +172,8 @@ static char *run_chunked(const struct step *st, size_t n, const struct opts *o, 
 	}
 	struct rec r = { 0 };
 	struct imap_session *s;
-	cr_assert_eq(imap_session_new(&cfg, &sink, &r, &s), 0);
+	cr_assert_eq(imap_session_new(&cfg, o && o->records_only ? &sink_records : &sink,
+				      &r, &s), 0);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = st[i].len ? st[i].len : strlen(st[i].data);
 		if (st[i].who == 'G') {
@@ -938,6 +945,47 @@ Test(dissector, commands_known_by_name_and_their_mailbox_argument)
 			  cases[i].name, want, log);
 		free(log);
 	}
+}
+
+/* Without line and literal events (a session with no transcript), the
+ * records are the same: arguments sent as literals are still read. */
+Test(dissector, records_the_same_without_line_and_literal_events)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 LOGIN {4}\r\n" },
+		{ 'S', "+ go\r\n" },
+		{ 'C', "fred {6+}\r\nsecret\r\n" },
+		{ 'S', "a1 OK [CAPABILITY IMAP4rev1] in\r\n" },
+		{ 'C', "a2 RENAME {3+}\r\nOld {3+}\r\nNew\r\n" },
+		{ 'S', "a2 OK renamed\r\n" },
+		{ 'C', "a3 FETCH 1 BODY[]\r\n" },
+		{ 'S', "* 1 FETCH (BODY[] {11}\r\nhello world)\r\na3 OK done\r\n" },
+		{ 'C', "a4 APPEND Drafts {5+}\r\nabcde\r\n" },
+		{ 'S', "a4 OK appended\r\n" },
+	};
+	struct opts o = { .records_only = true };
+	char *full = RUN(st, NULL), *recs = RUN(st, &o);
+	/* the records: the log's CMD, AUTH and END lines */
+	char want[4096] = "", got[4096] = "";
+	for (int k = 0; k < 2; k++) {
+		char *log = strdup(k ? recs : full), *save = NULL;
+		char *out = k ? got : want;
+		for (char *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			if (!strncmp(l, "CMD ", 4) || !strncmp(l, "AUTH ", 5) ||
+			    !strncmp(l, "END ", 4)) {
+				strncat(out, l, 4095 - strlen(out));
+				strncat(out, "\n", 4095 - strlen(out));
+			}
+		free(log);
+	}
+	has(want, "AUTH LOGIN fred OK");
+	has(want, "CMD a2 RENAME OK [] renamed mbox=Old");
+	has(want, "CMD a4 APPEND OK [] appended mbox=Drafts");
+	hasnt(recs, "C: ");
+	cr_assert_str_eq(got, want);
+	free(full);
+	free(recs);
 }
 
 /* ---- session state, ID, mailbox names, message counts ------------------- */
