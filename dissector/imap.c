@@ -1237,7 +1237,7 @@ static bool unsolicited_fetch(const struct imap_session *s,
 	return true;
 }
 
-/* One server line. body_len excludes a literal announcement. */
+/* One server line; r: its first word, when it is an untagged response. */
 static void server_line(struct imap_session *s, isc_time ts, const uint8_t *p,
 			size_t len, bool lit_found, const struct resp_word *r)
 {
@@ -1252,7 +1252,7 @@ static void server_line(struct imap_session *s, isc_time ts, const uint8_t *p,
 	}
 	if (!s->greeted) {
 		s->greeted = true;
-		if (len >= 2 && p[0] == '*' && p[1] == ' ' && !s->midstream) {
+		if (r->w && !s->midstream) {
 			set_str(&s->greeting, p + 2, len - 2);
 			if (starts_ci(p, len, "* PREAUTH")) {
 				s->preauth = s->authenticated = true;
@@ -1263,7 +1263,7 @@ static void server_line(struct imap_session *s, isc_time ts, const uint8_t *p,
 		continuation(s, ts);
 		return;
 	}
-	if (len >= 2 && p[0] == '*' && p[1] == ' ') {
+	if (r->w) {
 		untagged(s, r);
 		if (lit_found) {
 			if (unsolicited_fetch(s, r))

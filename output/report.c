@@ -131,17 +131,15 @@ static void note_user(struct report *r, const char *name)
 static void ev_line(void *ctx, enum isc_dir dir, isc_time ts,
 		    const uint8_t *p, size_t len)
 {
-	struct rsess *rs = ctx;
-	if (rs->tr)
-		out_tr_line(rs->tr, dir, ts, p, len);
+	struct rsess *rs = ctx;	/* in sink only: rs->tr is set */
+	out_tr_line(rs->tr, dir, ts, p, len);
 }
 
 static void ev_literal(void *ctx, enum isc_dir dir, isc_time ts, uint64_t size,
 		       const uint8_t *sample, size_t n, bool redacted)
 {
-	struct rsess *rs = ctx;
-	if (rs->tr)
-		out_tr_literal(rs->tr, dir, ts, size, sample, n, redacted);
+	struct rsess *rs = ctx;	/* in sink only: rs->tr is set */
+	out_tr_literal(rs->tr, dir, ts, size, sample, n, redacted);
 }
 
 static void ev_marker(void *ctx, enum isc_dir dir, isc_time ts,
