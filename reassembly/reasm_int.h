@@ -27,13 +27,13 @@ struct reasm_block;
  * through reasm_stream_new() and the accessors. */
 #define REASM_RECENT 4		/* delivered pieces remembered */
 
+/* Fields in the order an in-order segment or an ACK reads them: those
+ * every segment needs first, then the counters, the fingerprints, and what
+ * only held data needs (see struct flow in flow.c for the measure). */
 struct reasm_stream {
-	/* set at creation */
-	uint32_t isn;			/* sequence number of offset 0 */
-	size_t max_ooo;			/* bound on held, in bytes */
-	struct reasm_memcap *mc;	/* shared, caller-owned */
-	struct reasm_sink sink;
-	struct reasm_stats *tot;	/* running totals (caller's) or NULL */
+	uint32_t isn;			/* sequence number of offset 0 (set at
+					 * creation) */
+	unsigned recent_next;		/* recent[] slot to write next */
 	/* progress */
 	uint64_t next;			/* offset of the next byte to deliver */
 	uint64_t pend_gap;		/* gap bytes skipped, unreported */
@@ -42,10 +42,11 @@ struct reasm_stream {
 	bool delivered_any;		/* last_ts is valid */
 	/* held blocks: an AVL tree ordered by offset (blocks are disjoint,
 	 * so also by end), plus its lowest and highest block */
-	struct reasm_block *root;
 	struct reasm_block *first;
-	struct reasm_block *last;
-	size_t held;			/* bytes charged for them, <= max_ooo */
+	/* set at creation */
+	struct reasm_stats *tot;	/* running totals (caller's) or NULL */
+	struct reasm_sink sink;
+	struct reasm_stats st;
 	/* fingerprints of the last pieces delivered, so that a later copy
 	 * of the same range with other bytes (bytes we no longer hold) is
 	 * still seen as inconsistent: the classic rewrite of a command */
@@ -54,8 +55,13 @@ struct reasm_stream {
 		uint64_t hash;
 		uint32_t len;
 	} recent[REASM_RECENT];
-	unsigned recent_next;
-	struct reasm_stats st;
+	/* held blocks, continued */
+	struct reasm_block *root;
+	struct reasm_block *last;
+	size_t held;			/* bytes charged for them, <= max_ooo */
+	/* set at creation */
+	size_t max_ooo;			/* bound on held, in bytes */
+	struct reasm_memcap *mc;	/* shared, caller-owned */
 };
 
 /* Bumps one statistic of s, and the running totals when there are any. */
