@@ -2,7 +2,9 @@
  *
  * Flows are found by their unordered 4-tuple in a chained hash table that
  * doubles as it fills, keyed with SipHash-2-4 under a random 128-bit key;
- * each entry keeps its hash, so only the packet's tuple is hashed.
+ * each entry keeps its hash, so only the packet's tuple is hashed, and
+ * most packets not even that: an unkeyed memo in front finds their entry
+ * first (see memo_slot()).
  * A live flow is on two lists: by last packet (LRU, kept lazily, for idle
  * expiry and eviction; see requeue()) and by opening (for finish). A flow closed by FIN or RST stays
  * in the hash table for a while as a closed entry, on a third list in the
