@@ -328,6 +328,36 @@ Test(dissector, command_names_past_the_cap_go_to_other)
 	free(log);
 }
 
+/* The session's names come sorted by name (byte order), whatever order
+ * the commands came in: here mostly the reverse. */
+Test(dissector, command_names_come_sorted)
+{
+	static char lines[60][32];
+	static const char *const first[] = {
+		"a1 NOOP\r\n", "a2 FETCH 1 FLAGS\r\n", "a3 CAPABILITY\r\n",
+		"a4 NOOP\r\n", "a5 SELECT INBOX\r\n", "a6 UID FETCH 1 FLAGS\r\n",
+		"a7 APPEND\r\n",
+	};
+	struct step st[64];
+	size_t n = 0, k = 0;
+	st[n++] = (struct step){ 'S', "* OK ready\r\n", 0 };
+	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+		st[n++] = (struct step){ 'C', first[i], 0 };
+	for (int i = 40; i >= 0; i--) {
+		snprintf(lines[k], sizeof(lines[0]), "b%d Z%02d\r\n", i, i);
+		st[n++] = (struct step){ 'C', lines[k++], 0 };
+	}
+	st[n++] = (struct step){ 'C', "c1 FETCH 2 FLAGS\r\n", 0 };
+	char *log = run(st, n, NULL);
+	char want[1024] = "APPEND=1;CAPABILITY=1;FETCH=2;NOOP=2;SELECT=1;UID FETCH=1;";
+	for (int i = 0; i <= 40; i++) {
+		size_t l = strlen(want);
+		snprintf(want + l, sizeof(want) - l, "Z%02d=1;", i);
+	}
+	cr_assert_str_eq(last_names, want);
+	free(log);
+}
+
 /* ---- literals ------------------------------------------------------------ */
 
 Test(dissector, literal_split_at_every_boundary)
@@ -1032,6 +1062,42 @@ Test(dissector, id_state_mailboxes_and_counts)
 	free(log);
 }
 
+/* A completion's status is OK, NO or BAD in any case, reported in upper
+ * case; another word leaves the command pending. */
+Test(dissector, completion_status_in_any_case)
+{
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 NOOP\r\na2 NOOP\r\na3 NOOP\r\na4 NOOP\r\n" },
+		{ 'S', "a1 ok done\r\na2 No x\r\na3 bAd y\r\na4 OKAY z\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD a1 NOOP OK [] done ");
+	has(log, "CMD a2 NOOP NO [] x ");
+	has(log, "CMD a3 NOOP BAD [] y ");
+	has(log, "-- anomaly S 0 malformed_response");
+	has(log, "CMD a4 NOOP - [] ");
+	free(log);
+}
+
+/* "* n FETCH" and "* n EXPUNGE" count only when the word after the
+ * number is that keyword, in any case, alone or followed by a space. */
+Test(dissector, message_data_keywords_counted_whole)
+{
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 FETCH 1:9 FLAGS\r\n" },
+		{ 'S', "* 1 FETCH (FLAGS ())\r\n* 2 fetch (FLAGS ())\r\n"
+		       "* 3 FETCHX (FLAGS ())\r\n* 4 FETCH\r\n* 5 FETC\r\n"
+		       "* 6 EXPUNGE\r\n* 7 EXPUNGED\r\n* 8 expunge\r\n"
+		       "* 9 EXPUNGE x\r\n* 10\r\n* 11 \r\na1 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	cr_assert_eq(last_end.msgs_fetched, 3);
+	cr_assert_eq(last_end.msgs_expunged, 3);
+	free(log);
+}
+
 Test(names, mutf7)
 {
 	char out[64];
@@ -1193,4 +1259,32 @@ Test(dissector, gap_in_one_literal_does_not_blind_the_next)
 	has(log, "C{5}[INBOX]\n");
 	has(log, "mbox=INBOX user= lit=1/5");
 	free(log);
+}
+
+/* imap_eq() compares ASCII letters in any case and other bytes as they
+ * are: every byte value against letters, digits and punctuation. */
+Test(scan, eq_folds_case_of_letters_only)
+{
+	static const char *const words[] = { "FETCH", "fetch", "UTF8=ACCEPT",
+					     "[X]", "A@Z`", "*" };
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t n = strlen(words[w]);
+		for (size_t i = 0; i < n; i++) {
+			for (int c = 0; c < 256; c++) {
+				uint8_t buf[16];
+				memcpy(buf, words[w], n);
+				buf[i] = (uint8_t)c;
+				/* ASCII upper case of both sides, compared */
+				int a = c, b = (uint8_t)words[w][i];
+				if (a >= 'a' && a <= 'z')
+					a -= 32;
+				if (b >= 'a' && b <= 'z')
+					b -= 32;
+				bool want = a == b;
+				cr_assert_eq(imap_eq(buf, n, words[w]), want,
+					     "%s byte %zu = %d", words[w], i, c);
+			}
+		}
+		cr_assert(!imap_eq((const uint8_t *)words[w], n - 1, words[w]));
+	}
 }
