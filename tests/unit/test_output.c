@@ -241,3 +241,173 @@ Test(json, flush_writes_each_record)
 		free(buf);
 	}
 }
+
+/* Writes records with one writer, each to its own string (the writer's
+ * caches carry over from record to record, as in a run). */
+struct rec_writer {
+	char *buf;
+	size_t len;
+	FILE *f;
+	struct out_json *j;
+};
+
+static void rw_open(struct rec_writer *w)
+{
+	w->buf = NULL;
+	w->len = 0;
+	w->f = open_memstream(&w->buf, &w->len);
+	cr_assert_not_null(w->f);
+	cr_assert_eq(out_json_new(w->f, true, &w->j), 0);
+}
+
+/* The last record written, NUL-terminated; valid until the next call. */
+static const char *rw_command(struct rec_writer *w, const struct out_flow *fl,
+			      const struct imap_cmd_rec *c)
+{
+	size_t at = w->len;
+	out_json_command(w->j, (struct out_flow *)fl, c);
+	fflush(w->f);
+	return w->buf + at;
+}
+
+static void rw_close(struct rec_writer *w)
+{
+	out_json_free(&w->j);
+	fclose(w->f);
+	free(w->buf);
+}
+
+static const struct out_flow test_flow = {
+	.number = 1, .id = "0011223344556677", .client_ip = "192.0.2.1",
+	.server_ip = "192.0.2.2", .client_port = 5, .server_port = 143,
+	.community_id = "1:x",
+};
+
+/* Numbers are written digit by digit with their count worked out from
+ * the bit length: each side of every power of ten, and the extremes. */
+Test(json, numbers_at_every_power_of_ten)
+{
+	struct rec_writer w;
+	struct out_flow fl = test_flow;
+	rw_open(&w);
+	uint64_t p = 1;
+	for (int k = 0; k <= 20; k++) {
+		const uint64_t vs[] = { p - 1, p, p + 1, UINT64_MAX - p + 1 };
+		for (size_t i = 0; i < 4; i++) {
+			struct imap_cmd_rec c = { .number = vs[i], .tag = "A1",
+						  .name = "NOOP", .status = "OK",
+						  .untagged = vs[i] / 3,
+						  .messages = vs[i] / 7 + 1 };
+			const char *r = rw_command(&w, &fl, &c);
+			char want[200];
+			snprintf(want, sizeof(want),
+				 "\"command_number\":%llu,",
+				 (unsigned long long)c.number);
+			cr_assert_not_null(strstr(r, want), "%s in %s", want, r);
+			snprintf(want, sizeof(want),
+				 "\"untagged\":%llu,\"messages\":%llu}}\n",
+				 (unsigned long long)c.untagged,
+				 (unsigned long long)c.messages);
+			cr_assert_not_null(strstr(r, want), "%s in %s", want, r);
+		}
+		if (k < 19)
+			p *= 10;
+		else
+			p = UINT64_MAX;	/* k = 20: the largest value */
+	}
+	rw_close(&w);
+}
+
+/* The time of day is kept for the last second written: timestamps in
+ * the same second, the next second, another day and back must each be
+ * written as isc_time_format() writes them. */
+Test(json, timestamps_as_isc_time_format)
+{
+	static const isc_time ts[] = {
+		1717200000LL * ISC_NS_PER_SEC + 1000,
+		1717200000LL * ISC_NS_PER_SEC + 999999000,
+		1717200001LL * ISC_NS_PER_SEC,
+		1717200001LL * ISC_NS_PER_SEC + 5000,
+		1717286399LL * ISC_NS_PER_SEC + 123456000,	/* 23:59:59 */
+		1717286400LL * ISC_NS_PER_SEC,			/* next day */
+		1717200000LL * ISC_NS_PER_SEC + 1000,		/* back */
+		1 * ISC_NS_PER_SEC,
+		1000,
+	};
+	struct rec_writer w;
+	struct out_flow fl = test_flow;
+	rw_open(&w);
+	for (size_t i = 0; i + 1 < sizeof(ts) / sizeof(ts[0]); i++) {
+		isc_time a = ts[i], b = ts[i + 1] > ts[i] ? ts[i + 1] : ts[i];
+		struct imap_cmd_rec c = { .number = 1, .tag = "A1", .name = "NOOP",
+					  .status = "OK", .start = a, .end = b };
+		const char *r = rw_command(&w, &fl, &c);
+		char fa[ISC_TIME_STRLEN], fb[ISC_TIME_STRLEN], want[400];
+		isc_time_format(a, fa);
+		isc_time_format(b, fb);
+		snprintf(want, sizeof(want), "{\"@timestamp\":\"%s\",", fa);
+		cr_assert_eq(strncmp(r, want, strlen(want)), 0, "%s", r);
+		snprintf(want, sizeof(want),
+			 "\"start\":\"%s\",\"end\":\"%s\",\"duration\":%lld}",
+			 fa, fb, (long long)(b - a));
+		cr_assert_not_null(strstr(r, want), "%s in %s", want, r);
+	}
+	rw_close(&w);
+}
+
+/* Long response codes are kept with their JSON text and copied when the
+ * next is one of the last few: a different code of the same length, one
+ * that differs in its last byte, the first again, and more distinct
+ * codes in turn than are kept must each come out escaped as they are.
+ * Statuses come out as given. */
+Test(json, repeated_long_response_codes)
+{
+	static char a[600], b[600], d[600], many[12][100];
+	memset(a, 'A', sizeof(a) - 1);
+	memcpy(a, "CAPABILITY \"q\" \\ \xff", 19);	/* with its NUL, */
+	a[18] = 'A';					/* then more text */
+	memcpy(b, a, sizeof(b));
+	b[200] = 'B';
+	memcpy(d, a, sizeof(d));
+	d[sizeof(d) - 2] = '\n';
+	const char *codes[10 + 3 * 12] = { a, a, b, a, d, d, "short", a, NULL, a };
+	for (size_t k = 0; k < 12; k++) {
+		memset(many[k], 'm', 64 + k % 3);
+		many[k][k] = '\x01';
+		many[k][64 + k % 3] = '\0';
+	}
+	for (size_t r = 0; r < 3; r++)
+		for (size_t k = 0; k < 12; k++)
+			codes[10 + 12 * r + k] = many[r == 1 ? k % 9 : k];
+	const char *status[] = { "OK", "NO", "BAD", NULL };
+	struct rec_writer w;
+	struct out_flow fl = test_flow;
+	rw_open(&w);
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+		struct imap_cmd_rec c = { .number = 1, .tag = "A1",
+					  .name = "LOGIN", .status = status[i % 4],
+					  .resp_code = codes[i] };
+		const char *r = rw_command(&w, &fl, &c);
+		json_object *o = json_tokener_parse(r), *im, *v;
+		cr_assert_not_null(o, "%s", r);
+		json_object_object_get_ex(o, "imap", &im);
+		json_object_object_get_ex(im, "response_code", &v);
+		if (codes[i]) {
+			struct out_buf want = { 0 };
+			out_utf8_sanitize(&want, (const uint8_t *)codes[i],
+					  strlen(codes[i]));
+			cr_assert_str_eq(json_object_get_string(v),
+					 out_buf_cstr(&want), "record %zu", i);
+			out_buf_free(&want);
+		} else {
+			cr_assert(json_object_is_type(v, json_type_null));
+		}
+		json_object_object_get_ex(im, "status", &v);
+		if (status[i % 4])
+			cr_assert_str_eq(json_object_get_string(v), status[i % 4]);
+		else
+			cr_assert(json_object_is_type(v, json_type_null));
+		json_object_put(o);
+	}
+	rw_close(&w);
+}
