@@ -62,8 +62,9 @@ static bool new_chunk(struct isc_pool *p)
 	struct chunk *k = (struct chunk *)c;
 	k->next = p->chunks;
 	p->chunks = k;
-	/* the first 16 bytes hold the link */
-	p->bump = c + 16;
+	/* the first bytes hold the link: 16, or a whole line when blocks
+	 * are a multiple of 64 (pool.h), so that each starts a line */
+	p->bump = c + (p->size % 64 ? 16 : 64);
 	p->end = c + ISC_POOL_CHUNK;
 	return true;
 }
