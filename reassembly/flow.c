@@ -100,35 +100,40 @@ struct flow_list {
 /* What only a live flow needs: its two streams. A live flow is one
  * allocation, struct flow_whole (the streams next to the entry: one cache
  * miss less a packet than a separate block); a closed entry is a copy of
- * the struct flow alone (184 bytes instead of 864 on x86-64): what finding
+ * the struct flow alone (136 bytes instead of 832 on x86-64): what finding
  * it and telling its SYNs apart needs. On a capture of many short
  * connections the closed entries outnumber the live flows by far (up to
  * max_flows of them linger); with whole entries 1M sessions at 80,000 a
  * second peaked at 256 MiB. */
 struct flow_live {
-	struct flow *f;			/* whose streams these are */
 	struct flow_half half[2];	/* by enum isc_dir */
 };
 
+/* A flow's 4-tuple, roles decided. */
+struct flow_key {
+	struct isc_addr client, server;
+	uint16_t client_port, server_port;
+};
+
 /* The fields every packet reads (finding the entry, matching its tuple,
- * then its times and streams) come first: with the 4-tuple in info at
- * offset 64 to 102 they span two cache lines where they spanned four.
- * On bench's many-flows capture, with the field orders of struct
- * flow_half and struct reasm_stream, the memo and pkt_port_listed(), the
- * D1 misses of reassembly (the payload's first reads by fingerprint()
- * aside) went from 10.4 to 8.5 a packet in cachegrind. */
+ * its times; and for delivery the table and the user pointer) fill the
+ * first 64 bytes: one cache line (see struct flow_whole). The flow_info
+ * given to open() is built on the stack; the entry keeps only its tuple
+ * and number. With a whole flow_info inside, the fields a packet read
+ * spanned 102 bytes, and a closed entry took 184 bytes. */
 struct flow {
-	struct flow *hnext;		/* hash chain */
-	uint64_t hash;			/* tuple_hash() of its 4-tuple */
-	struct flow_live *lv;		/* in the same block; NULL once closed */
 	struct flow_table *t;
-	void *user;			/* what ops.open returned */
 	isc_time last;			/* latest timestamp of its packets; for a
 					 * closed entry, when it closed */
+	struct flow_key key;
 	bool closed;			/* a closed entry: no callbacks, no
 					 * streams, absorbs late packets */
 	uint8_t syn_seen;		/* bit dir: that direction's SYN seen */
-	struct flow_info info;
+	void *user;			/* what ops.open returned */
+	/* the rest: lookups that miss the memo, SYNs, lists */
+	struct flow *hnext;		/* hash chain */
+	uint64_t hash;			/* tuple_hash() of its 4-tuple */
+	uint64_t number;		/* flow_info.number */
 	uint32_t syn_seq[2];		/* its SYNs' sequence numbers, by
 					 * direction, valid with syn_seen */
 	/* link[0]: the LRU list while live, the linger list once closed;
@@ -137,10 +142,35 @@ struct flow {
 	isc_time queued;		/* last when it entered the LRU list */
 };
 
+/* A live flow's block, laid out by cache line: its size is rounded up
+ * to a multiple of 64 (see flow_table_new), so the pool starts it on a
+ * line (common/pool.h), and then each half and the entry start a line
+ * too. A packet reads the first line of each half and of the entry, a
+ * data segment also the second of its half and one of recent[]; nothing
+ * of a packet's straddles two lines. Reassembly's D1 misses (reads and
+ * writes) on bench's many-flows capture, in cachegrind: 9.3 a packet
+ * with the entry (a whole flow_info in it) first in the block, 8.2 so;
+ * 10.3 with the back pointer and the running totals as well. */
 struct flow_whole {
-	struct flow f;			/* first: a struct flow * frees it */
 	struct flow_live lv;
+	struct flow f;
 };
+_Static_assert(sizeof(struct flow_half) % 64 == 0 &&
+	       offsetof(struct flow_whole, f) % 64 == 0,
+	       "each half and the entry start a cache line");
+
+static struct flow_whole *whole_of(struct flow *f)
+{
+	return (struct flow_whole *)((char *)f -
+				     offsetof(struct flow_whole, f));
+}
+
+/* The streams of live flow f, in its block. */
+static struct flow_live *flow_lv(struct flow *f)
+{
+	assert(!f->closed);
+	return &whole_of(f)->lv;
+}
 
 struct flow_table {
 	struct isc_limits lim;
@@ -160,7 +190,7 @@ struct flow_table {
 	struct flow **sweep;		/* expire()'s idle flows, to sort */
 	size_t sweep_cap;
 	struct reasm_memcap mc;		/* shared by every stream */
-	struct reasm_stats tot;		/* all streams, live and freed */
+	struct reasm_stats tot;		/* freed streams' sum: sync_stats() */
 	struct isc_pool *wholes;	/* live flows' blocks (struct flow_whole) */
 	struct isc_pool *closed;	/* closed entries' (struct flow) */
 	struct flow_stats st;
@@ -416,8 +446,8 @@ static uint64_t tuple_hash(const struct flow_table *t,
 
 static uint64_t flow_hash(const struct flow_table *t, const struct flow *f)
 {
-	return tuple_hash(t, &f->info.client, f->info.client_port,
-			  &f->info.server, f->info.server_port);
+	return tuple_hash(t, &f->key.client, f->key.client_port,
+			  &f->key.server, f->key.server_port);
 }
 
 static struct flow **bucket_of(const struct flow_table *t, uint64_t h)
@@ -465,28 +495,29 @@ static struct flow **memo_slot(const struct flow_table *t,
 
 static struct flow **memo_of(const struct flow_table *t, const struct flow *f)
 {
-	return memo_slot(t, &f->info.client, f->info.client_port,
-			 &f->info.server, f->info.server_port);
+	return memo_slot(t, &f->key.client, f->key.client_port,
+			 &f->key.server, f->key.server_port);
 }
 
 /* Which direction pkt goes in f: ISC_DIR_CLIENT or ISC_DIR_SERVER, or -1
  * when it does not belong to f. */
 static int flow_match(const struct flow *f, const struct isc_pkt *pkt)
 {
-	const struct flow_info *fi = &f->info;
+	const struct flow_key *k = &f->key;
 
-	if (pkt->sport == fi->client_port && pkt->dport == fi->server_port &&
-	    addr_eq(&pkt->src, &fi->client) && addr_eq(&pkt->dst, &fi->server))
+	if (pkt->sport == k->client_port && pkt->dport == k->server_port &&
+	    addr_eq(&pkt->src, &k->client) && addr_eq(&pkt->dst, &k->server))
 		return ISC_DIR_CLIENT;
-	if (pkt->sport == fi->server_port && pkt->dport == fi->client_port &&
-	    addr_eq(&pkt->src, &fi->server) && addr_eq(&pkt->dst, &fi->client))
+	if (pkt->sport == k->server_port && pkt->dport == k->client_port &&
+	    addr_eq(&pkt->src, &k->server) && addr_eq(&pkt->dst, &k->client))
 		return ISC_DIR_SERVER;
 	return -1;
 }
 
-/* Finds pkt's flow and sets *dir_r to pkt's direction in it; *h_r gets
- * the tuple's hash either way, so that a flow created for pkt does not
- * hash it again. */
+/* Finds pkt's flow and sets *dir_r to pkt's direction in it. *h_r gets
+ * the tuple's hash when it was worked out (always when no flow is found),
+ * so that a flow created for pkt does not hash it again; a flow found in
+ * the memo has it in its second cache line, read only when needed. */
 static struct flow *flow_lookup(const struct flow_table *t,
 				const struct isc_pkt *pkt, uint64_t *h_r,
 				int *dir_r)
@@ -496,10 +527,8 @@ static struct flow *flow_lookup(const struct flow_table *t,
 	struct flow *f = *m;
 	uint64_t h;
 
-	if (f && (*dir_r = flow_match(f, pkt)) >= 0) {
-		*h_r = f->hash;
+	if (f && (*dir_r = flow_match(f, pkt)) >= 0)
 		return f;
-	}
 	h = tuple_hash(t, &pkt->src, pkt->sport, &pkt->dst, pkt->dport);
 	*h_r = h;
 	for (f = *bucket_of(t, h); f; f = f->hnext)
@@ -631,10 +660,15 @@ static void random_key(uint8_t key[16], const void *salt)
 
 /* ---- per-direction streams ---- */
 
+/* The flow whose half h is. A live flow's halves sit in its block at a
+ * fixed place, so this is arithmetic: loading a back pointer read a cache
+ * line that nothing else of a packet's needed (see struct flow_whole). */
 static struct flow *half_flow(struct flow_half *h)
 {
-	return ((struct flow_live *)((char *)(h - h->dir) -
-				     offsetof(struct flow_live, half)))->f;
+	char *half0 = (char *)(h - h->dir);
+
+	return &((struct flow_whole *)(half0 - offsetof(struct flow_whole,
+							lv.half)))->f;
 }
 
 /* Stream sink: in-order bytes of one direction, passed on to ops.data. */
@@ -684,7 +718,6 @@ static void half_start(struct flow_table *t, struct flow_half *h,
 	    near(seq, o->ack))
 		start = o->ack;
 	reasm_stream_init(&h->st, start, t->lim.max_ooo, &t->mc, &sink);
-	reasm_stream_set_totals(&h->st, &t->tot);
 	h->flags |= HALF_STARTED;
 }
 
@@ -717,7 +750,11 @@ static void half_ack(struct flow_half *h, isc_time ts, uint32_t ack)
 			reasm_stream_add(&h->st, h->probe_ts, h->probe_seq,
 					 &h->probe_byte, 1, 0);
 	}
-	reasm_stream_ack(&h->st, ts, ack);
+	/* most ACKs acknowledge bytes already delivered, where
+	 * reasm_stream_ack() returns at once: tested here, the call and its
+	 * spills are skipped */
+	if ((int32_t)(ack - half_next(h)) > 0)
+		reasm_stream_ack(&h->st, ts, ack);
 }
 
 /* True when a segment at seq with n bytes, sent to o, is a zero-window
@@ -770,15 +807,16 @@ static void half_payload(struct flow_half *h, const struct flow_half *o,
  * delivered, once per direction. */
 static void check_fins(struct flow_table *t, struct flow *f, isc_time ts)
 {
+	struct flow_live *lv = flow_lv(f);
 	int dir;
 
 	/* nothing to do before a FIN: one test instead of the loop, which
 	 * every packet ran (11 -> 7 instructions a packet on bench's mixed
 	 * capture) */
-	if (!((f->lv->half[0].flags | f->lv->half[1].flags) & HALF_FIN))
+	if (!((lv->half[0].flags | lv->half[1].flags) & HALF_FIN))
 		return;
 	for (dir = 0; dir < 2; dir++) {
-		struct flow_half *h = &f->lv->half[dir];
+		struct flow_half *h = &lv->half[dir];
 
 		if ((h->flags & (HALF_FIN | HALF_FIN_DONE)) != HALF_FIN ||
 		    !(h->flags & HALF_STARTED))
@@ -804,30 +842,59 @@ static void half_flush(struct flow_half *h, isc_time ts)
 
 /* ---- flows ---- */
 
+/* a += b, counter by counter. */
+static void stats_add(struct reasm_stats *a, const struct reasm_stats *b)
+{
+	a->segments += b->segments;
+	a->bytes_delivered += b->bytes_delivered;
+	a->retransmitted += b->retransmitted;
+	a->overlaps += b->overlaps;
+	a->inconsistent += b->inconsistent;
+	a->ooo_held += b->ooo_held;
+	a->gaps += b->gaps;
+	a->gap_bytes += b->gap_bytes;
+	a->window_probes += b->window_probes;
+	a->past_fin += b->past_fin;
+}
+
+/* The streams' counters, summed over the freed ones (t->tot) and the
+ * live flows: a walk over the open flows, at the end of a run or on
+ * request, instead of a second add at every counter update. */
 static void sync_stats(struct flow_table *t)
 {
-	t->st.segments = t->tot.segments;
-	t->st.retransmitted = t->tot.retransmitted;
-	t->st.overlaps = t->tot.overlaps;
-	t->st.inconsistent = t->tot.inconsistent;
-	t->st.ooo_held = t->tot.ooo_held;
-	t->st.gaps = t->tot.gaps;
-	t->st.gap_bytes = t->tot.gap_bytes;
-	t->st.window_probes = t->tot.window_probes;
-	t->st.past_fin = t->tot.past_fin;
+	struct reasm_stats sum = t->tot;
+	struct flow *f;
+
+	for (f = t->lists[LIST_AGE].head; f; f = link_of(f, LIST_AGE)->next) {
+		stats_add(&sum, &flow_lv(f)->half[0].st.st);
+		stats_add(&sum, &flow_lv(f)->half[1].st.st);
+	}
+	t->st.segments = sum.segments;
+	t->st.retransmitted = sum.retransmitted;
+	t->st.overlaps = sum.overlaps;
+	t->st.inconsistent = sum.inconsistent;
+	t->st.ooo_held = sum.ooo_held;
+	t->st.gaps = sum.gaps;
+	t->st.gap_bytes = sum.gap_bytes;
+	t->st.window_probes = sum.window_probes;
+	t->st.past_fin = sum.past_fin;
 	t->st.memcap_refusals = t->mc.refusals;
 }
 
-/* Frees what a live flow's streams hold. */
+/* Frees what a live flow's streams hold; their counters join the
+ * table's totals. */
 static void flow_drop_live(struct flow *f)
 {
-	if (!f->lv)
+	struct flow_live *lv;
+
+	if (f->closed)
 		return;
-	if (f->lv->half[0].flags & HALF_STARTED)
-		reasm_stream_fini(&f->lv->half[0].st);
-	if (f->lv->half[1].flags & HALF_STARTED)
-		reasm_stream_fini(&f->lv->half[1].st);
-	f->lv = NULL;
+	lv = flow_lv(f);
+	for (int dir = 0; dir < 2; dir++) {
+		stats_add(&f->t->tot, &lv->half[dir].st.st);
+		if (lv->half[dir].flags & HALF_STARTED)
+			reasm_stream_fini(&lv->half[dir].st);
+	}
 }
 
 static void flow_destroy(struct flow *f)
@@ -840,7 +907,10 @@ static void flow_destroy(struct flow *f)
 		f->t->hot = NULL;
 	flow_drop_live(f);
 	/* a closed entry is a struct flow alone: see flow_close() */
-	isc_pool_put(f->closed ? f->t->closed : f->t->wholes, f);
+	if (f->closed)
+		isc_pool_put(f->t->closed, f);
+	else
+		isc_pool_put(f->t->wholes, whole_of(f));
 }
 
 /* Drops a closed entry. */
@@ -860,8 +930,8 @@ static void flow_close(struct flow_table *t, struct flow *f, isc_time ts,
 {
 	struct flow *g;
 
-	half_flush(&f->lv->half[ISC_DIR_CLIENT], ts);
-	half_flush(&f->lv->half[ISC_DIR_SERVER], ts);
+	half_flush(&flow_lv(f)->half[ISC_DIR_CLIENT], ts);
+	half_flush(&flow_lv(f)->half[ISC_DIR_SERVER], ts);
 	check_fins(t, f, ts);
 	t->ops.close(t->ops.ctx, f->user, ts, why);
 	if (why == FLOW_END_IDLE)
@@ -880,10 +950,8 @@ static void flow_close(struct flow_table *t, struct flow *f, isc_time ts,
 	}
 	/* the closed entry takes f's place in its hash chain */
 	*g = *f;
-	g->lv = NULL;
 	g->closed = true;
 	g->user = NULL;
-	g->info.stats[0] = g->info.stats[1] = NULL;
 	if (ts > g->last)
 		g->last = ts;
 	*hash_slot(t, f) = g;
@@ -933,7 +1001,7 @@ static int sweep_cmp(const void *a, const void *b)
 
 	if (x->last != y->last)
 		return x->last < y->last ? -1 : 1;
-	return x->info.number < y->info.number ? -1 : 1;
+	return x->number < y->number ? -1 : 1;
 }
 
 /* Closes the flows that are idle at now, and forgets closed entries past
@@ -1044,6 +1112,7 @@ static void make_room(struct flow_table *t)
 static struct flow *flow_create(struct flow_table *t, const struct isc_pkt *pkt,
 				uint64_t hash)
 {
+	struct flow_info fi = { 0 };
 	struct flow *f;
 	int dir;
 
@@ -1054,20 +1123,22 @@ static struct flow *flow_create(struct flow_table *t, const struct isc_pkt *pkt,
 		return NULL;
 	memset(w, 0, sizeof(*w));
 	f = &w->f;
-	f->lv = &w->lv;
-	f->lv->f = f;
 	f->t = t;
 	f->hash = hash;
 	f->last = f->queued = pkt->ts;
 	for (dir = 0; dir < 2; dir++) {
-		f->lv->half[dir].dir = (uint8_t)dir;
-		f->info.stats[dir] = &f->lv->half[dir].st.st;
+		w->lv.half[dir].dir = (uint8_t)dir;
+		fi.stats[dir] = &w->lv.half[dir].st.st;
 	}
-	set_roles(t, pkt, &f->info);
-	f->info.number = ++t->st.flows;
-	f->info.start = pkt->ts;
-	f->info.midstream = !(pkt->flags & ISC_TH_SYN);
-	if (f->info.midstream)
+	set_roles(t, pkt, &fi);
+	f->key.client = fi.client;
+	f->key.client_port = fi.client_port;
+	f->key.server = fi.server;
+	f->key.server_port = fi.server_port;
+	fi.number = f->number = ++t->st.flows;
+	fi.start = pkt->ts;
+	fi.midstream = !(pkt->flags & ISC_TH_SYN);
+	if (fi.midstream)
 		t->st.flows_midstream++;
 	hash_insert(t, f);
 	*memo_of(t, f) = f;
@@ -1076,14 +1147,14 @@ static struct flow *flow_create(struct flow_table *t, const struct isc_pkt *pkt,
 	list_append(t, LIST_AGE, f);
 	if (++t->st.open_now > t->st.open_peak)
 		t->st.open_peak = t->st.open_now;
-	f->user = t->ops.open(t->ops.ctx, &f->info);
+	f->user = t->ops.open(t->ops.ctx, &fi);
 	return f;
 }
 
 static enum isc_dir packet_dir(const struct flow *f, const struct isc_pkt *pkt)
 {
-	if (pkt->sport == f->info.client_port &&
-	    addr_eq(&pkt->src, &f->info.client))
+	if (pkt->sport == f->key.client_port &&
+	    addr_eq(&pkt->src, &f->key.client))
 		return ISC_DIR_CLIENT;
 	return ISC_DIR_SERVER;
 }
@@ -1102,7 +1173,7 @@ static bool is_other_syn(const struct flow *f, const struct isc_pkt *pkt,
  * (the port was reused) rather than repeating f's SYN: a SYN with another
  * sequence number, while f either began to close or never carried a byte
  * (an earlier attempt that was abandoned). */
-static bool is_new_connection(const struct flow *f, const struct isc_pkt *pkt,
+static bool is_new_connection(struct flow *f, const struct isc_pkt *pkt,
 			      enum isc_dir dir)
 {
 	/* the SYN test first, and the streams looked at only for a SYN:
@@ -1113,7 +1184,8 @@ static bool is_new_connection(const struct flow *f, const struct isc_pkt *pkt,
 	if (!is_other_syn(f, pkt, dir))
 		return false;
 
-	const struct flow_half *c = &f->lv->half[0], *s = &f->lv->half[1];
+	const struct flow_live *lv = flow_lv(f);
+	const struct flow_half *c = &lv->half[0], *s = &lv->half[1];
 	bool fin = (c->flags | s->flags) & HALF_FIN;
 	bool data = (c->st.st.segments | s->st.st.segments) != 0;
 
@@ -1147,7 +1219,8 @@ static bool rst_plausible(const struct flow_half *h, uint32_t seq)
 static void flow_segment(struct flow_table *t, struct flow *f,
 			 const struct isc_pkt *pkt, enum isc_dir dir)
 {
-	struct flow_half *h = &f->lv->half[dir], *o = &f->lv->half[!dir];
+	struct flow_live *lv = flow_lv(f);
+	struct flow_half *h = &lv->half[dir], *o = &lv->half[!dir];
 	uint32_t seq = pkt->seq;
 	isc_time ts = pkt->ts;
 
@@ -1187,7 +1260,7 @@ static void flow_segment(struct flow_table *t, struct flow *f,
 		h->fin_seq = seq + pkt->payload_len + pkt->payload_missing;
 	}
 	check_fins(t, f, ts);
-	if (f->lv->half[0].flags & f->lv->half[1].flags & HALF_FIN_DONE)
+	if (lv->half[0].flags & lv->half[1].flags & HALF_FIN_DONE)
 		flow_close(t, f, ts, FLOW_END_FIN, true);
 }
 
@@ -1209,7 +1282,8 @@ int flow_table_new(const struct isc_limits *lim, const uint16_t *ports,
 	t->buckets = calloc(FLOW_MIN_BUCKETS, sizeof(*t->buckets));
 	memo_resize(t, FLOW_MIN_BUCKETS);
 	if (!t->buckets || !t->memo ||
-	    isc_pool_new(sizeof(struct flow_whole), &t->wholes) < 0 ||
+	    isc_pool_new((sizeof(struct flow_whole) + 63) & ~(size_t)63,
+			 &t->wholes) < 0 ||
 	    isc_pool_new(sizeof(struct flow), &t->closed) < 0)
 		goto err;
 	t->nbuckets = FLOW_MIN_BUCKETS;
@@ -1260,7 +1334,7 @@ void flow_table_free(struct flow_table **tp)
 void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 {
 	struct flow *f;
-	uint64_t hash;
+	uint64_t hash = 0;	/* set below wherever a flow may be created */
 	int dir = -1;
 
 	t->st.packets++;
@@ -1275,9 +1349,7 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 	 * also gives the packet's direction, which was worked out again
 	 * twice, from the same fields. */
 	f = t->hot;
-	if (f && (dir = flow_match(f, pkt)) >= 0)
-		hash = f->hash;
-	else
+	if (!f || (dir = flow_match(f, pkt)) < 0)
 		f = flow_lookup(t, pkt, &hash, &dir);
 	t->hot = f;
 	if (f && f->closed) {
@@ -1290,9 +1362,11 @@ void flow_table_packet(struct flow_table *t, const struct isc_pkt *pkt)
 				expire(t, pkt->ts);
 			return;
 		}
+		hash = f->hash;	/* the same tuple: for flow_create */
 		flow_forget(t, f);
 		f = NULL;
 	} else if (f && is_new_connection(f, pkt, (enum isc_dir)dir)) {
+		hash = f->hash;
 		flow_close(t, f, f->last, FLOW_END_FIN, false);
 		f = NULL;
 	}

@@ -44,7 +44,6 @@ struct reasm_stream {
 	 * so also by end), plus its lowest and highest block */
 	struct reasm_block *first;
 	/* set at creation */
-	struct reasm_stats *tot;	/* running totals (caller's) or NULL */
 	struct reasm_sink sink;
 	struct reasm_stats st;
 	/* fingerprints of the last pieces delivered, so that a later copy
@@ -64,13 +63,11 @@ struct reasm_stream {
 	struct reasm_memcap *mc;	/* shared, caller-owned */
 };
 
-/* Bumps one statistic of s, and the running totals when there are any. */
-#define REASM_STAT_ADD(s, field, n)					\
-	do {								\
-		(s)->st.field += (n);					\
-		if ((s)->tot)						\
-			(s)->tot->field += (n);				\
-	} while (0)
+/* Bumps one statistic of s. The flow table sums its streams' counters
+ * when asked for them (flow_table_stats()), not at every segment: a
+ * running total beside each counter cost a pointer load, a test and a
+ * second add per update. */
+#define REASM_STAT_ADD(s, field, n) ((s)->st.field += (n))
 
 /* Sets up *s in place, like reasm_stream_new() without the allocation.
  * Statistics start at zero. Can't fail. */
@@ -80,11 +77,6 @@ void reasm_stream_init(struct reasm_stream *s, uint32_t isn, size_t max_ooo,
 /* Frees what *s holds (without delivering it) and leaves it holding
  * nothing; its statistics stay readable. Can't fail. */
 void reasm_stream_fini(struct reasm_stream *s);
-
-/* Makes s also add every change of its statistics into *tot (caller-owned,
- * must outlive s; NULL stops it). The flow table sums all its streams this
- * way, including the ones already freed. Can't fail. */
-void reasm_stream_set_totals(struct reasm_stream *s, struct reasm_stats *tot);
 
 /* SipHash-2-4 of n bytes at in under the 128-bit key (the flow table's
  * 4-tuple hash). Can't fail. */
