@@ -87,14 +87,20 @@ struct cap_pf;
  * says what is wrong); or ISC_ENOMEM (fd left alone). */
 int cap_pf_open(int fd, struct cap_pf **pf_r);
 
-/* Returns 1 with the next packet in *frame_r (ts, linktype, data, caplen
- * and wirelen; index is left alone), 0 at the end of the file, or
- * ISC_EIO (ISC_ENOMEM) with libpcap's words for the reason in msg (msglen
- * bytes) and in *off_r the offset where reading stopped, as libpcap's
- * ftell() would give it. Frame bytes point into the reader's buffer and
- * are valid until the next call. */
-int cap_pf_next(struct cap_pf *pf, struct cap_frame *frame_r, char *msg,
-		size_t msglen, uint64_t *off_r);
+/* Returns 1 with the next packet in *frame_r (ts, index counting the
+ * frames of this file, linktype, data, caplen and wirelen; input is left
+ * alone), 0 at the end of the file, or ISC_EIO (a damaged or cut-off
+ * file, a read error, out of memory: see cap_pf_error()). After 0 or
+ * ISC_EIO every further call returns the same. Frame bytes point into
+ * the reader's buffer and are valid until the next call. */
+int cap_pf_next(struct cap_pf *pf, struct cap_frame *frame_r);
+
+/* After cap_pf_next() returned ISC_EIO: the reason in libpcap's words,
+ * with in *count_r the frames handed out before it and in *off_r the
+ * offset where reading stopped, as libpcap's ftell() would give it.
+ * "" before a failure. Valid while pf is open. */
+const char *cap_pf_error(const struct cap_pf *pf, uint64_t *count_r,
+			 uint64_t *off_r);
 
 /* Closes the file and frees everything; sets *pf to NULL. NULL is fine. */
 void cap_pf_close(struct cap_pf **pf);
@@ -116,8 +122,8 @@ int cap_in_open(const char *path, struct cap_in **in_r, char *err,
 int cap_in_next(struct cap_in *in, struct cap_frame *frame_r);
 
 /* The read error as one line, "<file>: <what> (after packet N, at byte
- * offset X)", "" if none. */
-const char *cap_in_error(const struct cap_in *in);
+ * offset X)", "" if none. Valid until the next call on in. */
+const char *cap_in_error(struct cap_in *in);
 
 /* Closes the file and sets *in to NULL. NULL is fine. */
 void cap_in_close(struct cap_in **in);

@@ -129,6 +129,11 @@ enum cap_verdict cap_decoder_decode(struct cap_decoder *dec,
 				    const struct cap_frame *frame,
 				    struct isc_pkt *pkt_r);
 
+/* The newest timestamp of the frames given to cap_decoder_decode() so
+ * far (the fragment table's clock), INT64_MIN before the first. Can't
+ * fail. */
+isc_time cap_decoder_now(const struct cap_decoder *dec);
+
 /* One counter. */
 struct cap_stat {
 	const char *group;	/* "packets", "link", "malformed", ... */

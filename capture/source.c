@@ -18,6 +18,10 @@
  * A failing input (damaged, cut off) leaves the merge; its message is kept
  * and the others go on. ISC_EIO is reported once every frame that could
  * be read was delivered.
+ *
+ * A source of one input has nothing to merge: after its first frame,
+ * cap_source_next() hands out that input's frames as they come, and its
+ * end or failure is the input's own.
  */
 #include "cap_int.h"
 
@@ -46,6 +50,12 @@ struct cap_source {
 	struct cap_input **heap;	/* inputs with frames left */
 	size_t nheap;
 	struct cap_input *pending;	/* gave the last frame: advance it */
+	struct cap_input *solo;		/* the same, while it is the only
+					 * input left and may give more
+					 * frames; NULL otherwise */
+	struct cap_in *single;		/* the input of a source of one,
+					 * once its first frame was handed
+					 * out; NULL otherwise */
 	uint64_t count;			/* frames handed out */
 	int state;			/* 1 while frames may follow, then 0
 					 * (end) or ISC_EIO, repeated */
@@ -411,6 +421,10 @@ static int cap_source_next_any(struct cap_source *src,
 		frame_r->index = ++src->count;
 		frame_r->input = top->no;
 		src->pending = top;
+		if (src->nins == 1)
+			src->single = top->in;
+		else if (src->nheap == 1)
+			src->solo = top;
 		return 1;
 	}
 	src->state = src->nfails > 0 ? ISC_EIO : 0;
@@ -424,6 +438,7 @@ static int cap_src_last_done(struct cap_source *src, struct cap_input *top,
 			     int ret)
 {
 	src->pending = NULL;
+	src->solo = NULL;
 	if ((ret = cap_src_done(src, top, ret)) < 0)
 		return src->state = ret;
 	cap_src_pop(src);
@@ -431,20 +446,19 @@ static int cap_src_last_done(struct cap_source *src, struct cap_input *top,
 	return src->state;
 }
 
-int cap_source_next(struct cap_source *src, struct cap_frame *frame_r)
+/* cap_source_next() while the input that gave the last frame is the
+ * only one left (the last file of several): there is nothing to merge,
+ * so its next frame goes to the caller directly, without the copy
+ * through head and the sift, and it stays pending. head and key go
+ * stale, and nothing reads them again: the heap never grows. 66 -> 24
+ * instructions a frame. Out of line, as cap_source_next_any(). */
+__attribute__((noinline))
+static int cap_source_next_solo(struct cap_source *src,
+				struct cap_frame *frame_r)
 {
-	struct cap_input *top = src->pending;
-	int ret;
+	struct cap_input *top = src->solo;
+	int ret = cap_in_next(top->in, frame_r);
 
-	/* The input that gave the last frame is the only one left (a single
-	 * file, always): there is nothing to merge, so its next frame goes
-	 * to the caller directly, without the copy through head and the
-	 * sift, and it stays pending. head and key go stale, and nothing
-	 * reads them again: the heap never grows. 66 -> 28 instructions a
-	 * frame on bench's mixed capture. */
-	if (top == NULL || src->nheap != 1 || src->state != 1)
-		return cap_source_next_any(src, frame_r);
-	ret = cap_in_next(top->in, frame_r);
 	if (ret != 1)
 		return cap_src_last_done(src, top, ret);
 	frame_r->index = ++src->count;
@@ -452,8 +466,27 @@ int cap_source_next(struct cap_source *src, struct cap_frame *frame_r)
 	return 1;
 }
 
+int cap_source_next(struct cap_source *src, struct cap_frame *frame_r)
+{
+	/* A source of one input (one file, always): its frames, and its
+	 * count of them, are the source's, and its end or failure is the
+	 * source's too, repeated by cap_in_next() and read back by
+	 * cap_source_error() and cap_source_failure(). A tail call, with
+	 * no stack frame: 23 -> 6 instructions a frame on bench's mixed
+	 * capture. */
+	if (src->single != NULL) {
+		frame_r->input = 0;
+		return cap_in_next(src->single, frame_r);
+	}
+	if (src->solo != NULL)
+		return cap_source_next_solo(src, frame_r);
+	return cap_source_next_any(src, frame_r);
+}
+
 const char *cap_source_error(const struct cap_source *src)
 {
+	if (src->single != NULL)
+		return cap_in_error(src->single);
 	if (src->nfails > 0)
 		return src->fails[0];
 	return src->state == ISC_ENOMEM ? "out of memory" : "";
@@ -461,11 +494,15 @@ const char *cap_source_error(const struct cap_source *src)
 
 size_t cap_source_failures(const struct cap_source *src)
 {
+	if (src->single != NULL)
+		return cap_in_error(src->single)[0] != '\0';
 	return src->nfails;
 }
 
 const char *cap_source_failure(const struct cap_source *src, size_t i)
 {
+	if (src->single != NULL)
+		return i == 0 ? cap_in_error(src->single) : "";
 	return i < src->nfails ? src->fails[i] : "";
 }
 
