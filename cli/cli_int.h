@@ -85,7 +85,6 @@ struct run {
 	struct out_json *json;
 	struct report *rep;
 	struct flow_table *ft;
-	uint64_t frames, bytes;		/* read so far */
 	struct cap_live_stats cs;	/* last read */
 	isc_time started;		/* wall clock */
 	isc_time end;			/* time of the stats record */
@@ -120,5 +119,11 @@ void stats_print(struct run *r);
 void stats_json(struct run *r);
 void stats_summary(struct run *r);
 void stats_report_now(struct run *r);
+
+/* A counter of the decoder (cap_decoder_stat()), by group and name; 0 if
+ * there is none. stats_decoder(r, "packets", "total") and (r, "packets",
+ * "bytes") are the frames and captured bytes read so far. */
+uint64_t stats_decoder(const struct run *r, const char *group,
+		       const char *name);
 
 #endif

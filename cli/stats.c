@@ -102,9 +102,8 @@ void stats_print(struct run *r)
 	}
 }
 
-/* A counter of the decoder's list, by group and name (0 if absent). */
-static uint64_t decoder_stat(const struct run *r, const char *group,
-			     const char *name)
+uint64_t stats_decoder(const struct run *r, const char *group,
+		       const char *name)
 {
 	struct cap_stat cs;
 	for (size_t i = 0; cap_decoder_stat(r->dec, i, &cs); i++)
@@ -118,8 +117,10 @@ void stats_summary(struct run *r)
 	const struct flow_stats *fs = flow_table_stats(r->ft);
 	const struct report_stats *rs = report_stats(r->rep);
 	double secs = (double)(wall_now() - r->started) / ISC_NS_PER_SEC;
-	uint64_t skipped = r->frames - decoder_stat(r, "packets", "tcp") -
-			   decoder_stat(r, "packets", "fragment_reassembled");
+	uint64_t frames = stats_decoder(r, "packets", "total");
+	uint64_t bytes = stats_decoder(r, "packets", "bytes");
+	uint64_t skipped = frames - stats_decoder(r, "packets", "tcp") -
+			   stats_decoder(r, "packets", "fragment_reassembled");
 	const char *users[8];
 	size_t nu = report_users(r->rep, users, 8);
 
@@ -130,8 +131,8 @@ void stats_summary(struct run *r)
 		fprintf(stderr, "imapscope: live, ");
 	fprintf(stderr, "%llu packets (%.1f MB) in %.2f s (%.1f MB/s); %llu not "
 		"TCP or not decoded, %llu TCP on other ports\n",
-		(unsigned long long)r->frames, (double)r->bytes / 1e6, secs,
-		secs > 0 ? (double)r->bytes / 1e6 / secs : 0.0,
+		(unsigned long long)frames, (double)bytes / 1e6, secs,
+		secs > 0 ? (double)bytes / 1e6 / secs : 0.0,
 		(unsigned long long)skipped, (unsigned long long)fs->not_imap_port);
 	fprintf(stderr, "  sessions: %llu (%llu complete, %llu closed idle or "
 		"evicted, %llu open at the end; %llu joined midstream)",
@@ -180,8 +181,8 @@ void stats_report_now(struct run *r)
 	fprintf(stderr, "imapscope: packets %llu (%llu bytes); flows %llu "
 		"(open %llu, peak %llu, timed out %llu); gaps %llu; sessions "
 		"%llu, commands %llu, auth failures %llu; records %llu\n",
-		(unsigned long long)r->frames,
-		(unsigned long long)r->bytes,
+		(unsigned long long)stats_decoder(r, "packets", "total"),
+		(unsigned long long)stats_decoder(r, "packets", "bytes"),
 		(unsigned long long)fs->flows, (unsigned long long)fs->open_now,
 		(unsigned long long)fs->open_peak,
 		(unsigned long long)fs->timed_out, (unsigned long long)fs->gaps,
