@@ -34,8 +34,9 @@ static bool in_quoted(const uint8_t *p, size_t off)
 	return q;
 }
 
-enum imap_lit_scan imap_scan_literal(const uint8_t *p, size_t len,
-				     struct imap_lit *lit_r, size_t *off_r)
+/* imap_scan_literal() once the line is known to end in "}" (scan.h) */
+enum imap_lit_scan imap_scan_literal_end(const uint8_t *p, size_t len,
+					 struct imap_lit *lit_r, size_t *off_r)
 {
 	/* Read backwards: "}" ["+"] 1*DIGIT "{" ["~"] */
 	if (len < 3 || p[len - 1] != '}')

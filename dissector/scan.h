@@ -30,8 +30,26 @@ enum imap_lit_scan {
  * On IMAP_LIT_FOUND, *off_r is where the announcement starts ("{" or "~").
  * Also used on truncated lines, where only the tail is known: then the
  * quote state is unknown and the caller passes the tail alone. */
-enum imap_lit_scan imap_scan_literal(const uint8_t *p, size_t len,
-				     struct imap_lit *lit_r, size_t *off_r);
+static inline enum imap_lit_scan imap_scan_literal(const uint8_t *p, size_t len,
+						   struct imap_lit *lit_r,
+						   size_t *off_r);
+
+/* The rest of imap_scan_literal(), for a line that ends in "}". */
+enum imap_lit_scan imap_scan_literal_end(const uint8_t *p, size_t len,
+					 struct imap_lit *lit_r, size_t *off_r);
+
+static inline enum imap_lit_scan imap_scan_literal(const uint8_t *p, size_t len,
+						   struct imap_lit *lit_r,
+						   size_t *off_r)
+{
+	/* inline: most lines end in another byte and are answered here,
+	 * without the call and its saving of registers (bench's mixed
+	 * capture: 1,508 -> 1,487 instructions a packet, small: 2,463 ->
+	 * 2,441) */
+	if (len < 3 || p[len - 1] != '}')
+		return IMAP_LIT_NONE;
+	return imap_scan_literal_end(p, len, lit_r, off_r);
+}
 
 enum imap_tok_type {
 	IMAP_TOK_ATOM,		/* atom, number, NIL, or BODY[...]<...> */

@@ -126,6 +126,13 @@ static void ev_end(void *ctx, isc_time ts, const struct imap_session_rec *r)
 	      (unsigned long long)r->half[1][IMAP_HC_LITERALS],
 	      (unsigned long long)r->half[1][IMAP_HC_LITERAL_BYTES],
 	      (unsigned long long)r->anomalies);
+	logf_(ctx, "GREETING %s\nCAPS %s\nMAILBOX %s\n",
+	      r->greeting ? r->greeting : "-",
+	      r->capabilities ? r->capabilities : "-",
+	      r->mailbox ? r->mailbox : "-");
+	logf_(ctx, "LINES %llu/%llu\n",
+	      (unsigned long long)r->half[ISC_DIR_CLIENT][IMAP_HC_LINES],
+	      (unsigned long long)r->half[ISC_DIR_SERVER][IMAP_HC_LINES]);
 }
 
 static const struct imap_sink sink = {
@@ -285,6 +292,20 @@ Test(dissector, arguments_never_carry_over_to_the_next_command)
 		{ 'S', "+ go\r\n" },
 		{ 'C', "Other\r\n" },
 		{ 'S', "a6 BAD missing new name\r\n" },
+		/* arguments of commands that have no use for them, a literal
+		 * one too, are not taken for the next command's */
+		{ 'C', "a7 FETCH +FLAGS \\Deleted\r\n" },
+		{ 'S', "a7 OK\r\n" },
+		{ 'C', "a8 STORE\r\n" },
+		{ 'S', "* 1 FETCH (FLAGS (\\Deleted))\r\na8 BAD x\r\n" },
+		{ 'C', "a9 SEARCH {3+}\r\nbob\r\n" },
+		{ 'S', "a9 OK\r\n" },
+		{ 'C', "a10 LOGIN\r\n" },
+		{ 'S', "a10 BAD x\r\n" },
+		{ 'C', "a11 NOOP INBOX\r\n" },
+		{ 'S', "a11 OK\r\n" },
+		{ 'C', "a12 SELECT\r\n" },
+		{ 'S', "a12 OK\r\n" },
 	};
 	char *log = RUN(st, NULL);
 	has(log, "CMD a1 SELECT OK [READ-WRITE] done mbox=Drafts user=");
@@ -294,6 +315,10 @@ Test(dissector, arguments_never_carry_over_to_the_next_command)
 	hasnt(log, "AUTH LOGIN bob BAD");
 	has(log, "CMD a5 RENAME OK [] renamed mbox=Old user=");
 	has(log, "CMD a6 RENAME BAD [] missing new name mbox=Other user=");
+	cr_assert_eq(last_end.msgs_deleted, 0);
+	has(log, "CMD a10 LOGIN BAD [] x mbox= user= ");
+	hasnt(log, "AUTH LOGIN bob BAD");
+	has(log, "CMD a12 SELECT OK []  mbox= user=");
 	free(log);
 }
 
@@ -552,6 +577,30 @@ Test(dissector, pipelined_and_out_of_order_completions)
 	free(log);
 }
 
+/* More commands in flight than the session's block holds: the entries
+ * move to the heap with their tags, names and mailboxes intact. */
+Test(dissector, many_pipelined_commands_keep_their_entries)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "b1 SELECT m1\r\nb2 STATUS m2 (UIDNEXT)\r\nb3 CREATE m3\r\n"
+		       "b4 DELETE m4\r\nb5 SUBSCRIBE m5\r\nb6 EXAMINE m6\r\n"
+		       "b7 NOOP\r\nb8 CREATE m8\r\nb9 CHECK\r\n" },
+		{ 'S', "b9 OK 9\r\nb8 OK 8\r\nb7 OK 7\r\nb6 OK 6\r\nb5 OK 5\r\n"
+		       "b4 OK 4\r\nb3 OK 3\r\nb2 OK 2\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD b9 CHECK OK [] 9 mbox= ");
+	has(log, "CMD b8 CREATE OK [] 8 mbox=m8 ");
+	has(log, "CMD b6 EXAMINE OK [] 6 mbox=m6 ");
+	has(log, "CMD b4 DELETE OK [] 4 mbox=m4 ");
+	has(log, "CMD b2 STATUS OK [] 2 mbox=m2 ");
+	/* b1 never answered: reported at the end, with its mailbox */
+	has(log, "CMD b1 SELECT - []  mbox=m1 ");
+	has(log, "END cmds=9 ");
+	free(log);
+}
+
 Test(dissector, bye_without_tagged_reply_and_unanswered_commands)
 {
 	static const struct step st[] = {
@@ -779,6 +828,37 @@ Test(dissector, nul_bytes_and_long_tags)
 	free(log);
 }
 
+/* Command names are upper-cased and end at a NUL byte, as C strings do;
+ * a "uid" cut that way still takes the next word; a name past 31 bytes
+ * is cut there, and a UID command's second word is taken only if it
+ * fits whole. */
+Test(dissector, command_names_upper_cased_up_to_a_nul)
+{
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 nO\0op\r\n", 10 },
+		{ 'C', "a2 uid\0x fEtch 1 FLAGS\r\n", 24 },
+		{ 'C', "a3 Uid\r\n" },
+		{ 'C', "a4 \0abc\r\n", 9 },
+		{ 'C', "a5 uid x\0y\r\n", 12 },
+		{ 'C', "a6 abcdefghijklmnopqrstuvwxyz0123456789 x\r\n" },
+		{ 'C', "a7 uid abcdefghijklmnopqrstuvwxyz01\r\n" },
+		{ 'C', "a8 uid abcdefghijklmnopqrstuvwxyz0\r\n" },
+		{ 'S', "a1 OK\r\na2 OK\r\na3 OK\r\na4 OK\r\na5 OK\r\na6 OK\r\n"
+		       "a7 OK\r\na8 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD a1 NO OK ");
+	has(log, "CMD a2 UID FETCH OK ");
+	has(log, "CMD a3 UID OK ");
+	cr_assert(strstr(last_names, "_EMPTY=1;"), "%s", last_names);
+	has(log, "CMD a5 UID X OK ");
+	has(log, "CMD a6 ABCDEFGHIJKLMNOPQRSTUVWXYZ01234 OK ");
+	has(log, "CMD a7 UID OK ");
+	has(log, "CMD a8 UID ABCDEFGHIJKLMNOPQRSTUVWXYZ0 OK ");
+	free(log);
+}
+
 Test(dissector, continuation_without_command)
 {
 	static const struct step st[] = {
@@ -892,6 +972,18 @@ Test(scan, literal_announcements)
 	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_FOUND);
 	s = "{9223372036854775808}";
 	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_OVERFLOW);
+	/* the shortest: "{n}" is a literal, shorter text or another last
+	 * byte is not */
+	s = "{0}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, 3, &l, &off), IMAP_LIT_FOUND);
+	cr_assert(l.size == 0 && !l.nonsync && !l.binary && off == 0);
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s + 1, 2, &l, &off), IMAP_LIT_NONE);
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s + 2, 1, &l, &off), IMAP_LIT_NONE);
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, 0, &l, &off), IMAP_LIT_NONE);
+	s = "a {5} ";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_NONE);
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s) - 1, &l, &off), IMAP_LIT_FOUND);
+	cr_assert(l.size == 5 && off == 2);
 }
 
 Test(scan, tokens)
@@ -993,6 +1085,13 @@ Test(dissector, records_the_same_without_line_and_literal_events)
 		{ 'S', "* 1 FETCH (BODY[] {11}\r\nhello world)\r\na3 OK done\r\n" },
 		{ 'C', "a4 APPEND Drafts {5+}\r\nabcde\r\n" },
 		{ 'S', "a4 OK appended\r\n" },
+		/* redacted lines: counted the same without a line event */
+		{ 'C', "a5 LOGIN joe pw\r\n" },
+		{ 'S', "a5 NO bad\r\n" },
+		{ 'C', "a6 AUTHENTICATE PLAIN\r\n" },
+		{ 'S', "+ \r\n" },
+		{ 'C', "AGpvZQBwdw==\r\n" },
+		{ 'S', "a6 OK\r\n" },
 	};
 	struct opts o = { .records_only = true };
 	char *full = RUN(st, NULL), *recs = RUN(st, &o);
@@ -1003,7 +1102,7 @@ Test(dissector, records_the_same_without_line_and_literal_events)
 		char *out = k ? got : want;
 		for (char *l = strtok_r(log, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 			if (!strncmp(l, "CMD ", 4) || !strncmp(l, "AUTH ", 5) ||
-			    !strncmp(l, "END ", 4)) {
+			    !strncmp(l, "END ", 4) || !strncmp(l, "LINES ", 6)) {
 				strncat(out, l, 4095 - strlen(out));
 				strncat(out, "\n", 4095 - strlen(out));
 			}
@@ -1012,6 +1111,8 @@ Test(dissector, records_the_same_without_line_and_literal_events)
 	has(want, "AUTH LOGIN fred OK");
 	has(want, "CMD a2 RENAME OK [] renamed mbox=Old");
 	has(want, "CMD a4 APPEND OK [] appended mbox=Drafts");
+	has(want, "AUTH PLAIN joe OK");
+	has(want, "LINES 12/11\n");
 	hasnt(recs, "C: ");
 	cr_assert_str_eq(got, want);
 	free(full);
@@ -1059,6 +1160,136 @@ Test(dissector, id_state_mailboxes_and_counts)
 	cr_assert_eq(last_end.msgs_appended, 2);
 	cr_assert_eq(last_end.msgs_fetched, 1);
 	cr_assert_eq(last_end.n_mailboxes, 3);
+	free(log);
+}
+
+/* A STORE counts the messages it answers for as deleted when it adds
+ * flags naming \Deleted anywhere, in any case (as a substring: the
+ * count has always matched it so); not when it removes or sets flags or
+ * names other ones. */
+Test(dissector, store_deleted_in_any_place_and_case)
+{
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 STORE 1 +FLAGS (\\Seen \\dELETED)\r\n" },
+		{ 'S', "* 1 FETCH (FLAGS (\\Seen \\Deleted))\r\na1 OK\r\n" },
+		{ 'C', "a2 STORE 2 +FLAGS.SILENT (\\Seen \\\\Deletedness)\r\n" },
+		{ 'S', "* 2 FETCH (FLAGS (\\Seen))\r\na2 OK\r\n" },
+		{ 'C', "a3 STORE 3 -FLAGS (\\Deleted)\r\n" },
+		{ 'S', "* 3 FETCH (FLAGS ())\r\na3 OK\r\n" },
+		{ 'C', "a4 STORE 4 FLAGS (\\Deleted)\r\n" },
+		{ 'S', "* 4 FETCH (FLAGS (\\Deleted))\r\na4 OK\r\n" },
+		{ 'C', "a5 STORE 5 +FLAGS (\\Seen Deleted \\Delete \\\\)\r\n" },
+		{ 'S', "* 5 FETCH (FLAGS (\\Seen))\r\na5 OK\r\n" },
+		{ 'C', "a6 UID STORE 6 +FLAGS \\Deleted\r\n" },
+		{ 'S', "* 6 FETCH (UID 6 FLAGS (\\Deleted))\r\na6 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	/* a1, a2 and a6 */
+	cr_assert_eq(last_end.msgs_deleted, 3);
+	free(log);
+}
+
+/* The greeting is kept whole however long; the capabilities as last
+ * announced, a shorter list replacing a longer one, cut at 1024 bytes. */
+Test(dissector, greeting_and_capabilities_of_any_length)
+{
+	static char greet[700], caps[1400], longcaps[1400];
+	char want[1100];
+	snprintf(greet, sizeof(greet), "* OK [CAPABILITY IMAP4rev1 STARTTLS] %0600d\r\n", 0);
+	snprintf(longcaps, sizeof(longcaps), "* CAPABILITY IMAP4rev1 %01150d\r\n", 7);
+	snprintf(caps, sizeof(caps), "a1 OK [CAPABILITY IMAP4rev1 IDLE] done\r\n");
+	struct step st[] = {
+		{ 'S', greet, 0 },
+		{ 'C', "a0 CAPABILITY\r\n", 0 },
+		{ 'S', longcaps, 0 },
+		{ 'S', "a0 OK\r\n", 0 },
+		{ 'C', "a1 NOOP\r\n", 0 },
+		{ 'S', caps, 0 },
+	};
+	char *log = RUN(st, NULL);
+	snprintf(want, sizeof(want), "GREETING %.635s\n", greet + 2);
+	has(log, want);
+	has(log, "CAPS IMAP4rev1 IDLE\n");
+	free(log);
+	/* the long list alone: its first 1024 bytes */
+	struct step st2[] = { st[0], st[1], st[2], st[3] };
+	log = RUN(st2, NULL);
+	snprintf(want, sizeof(want), "CAPS %.1024s\n", longcaps + 13);
+	has(log, want);
+	free(log);
+	/* a short greeting */
+	struct step st3[] = { { 'S', "* OK hi\r\n", 0 }, st[1] };
+	log = RUN(st3, NULL);
+	has(log, "GREETING OK hi\nCAPS -\n");
+	free(log);
+}
+
+/* A server line's first word ends at its first space: a line without
+ * one, or starting with one, is no completion, nor is "*" alone; a
+ * status word at the very end of the line counts, and only one space
+ * goes before the text. */
+Test(dissector, server_words_end_at_the_first_space)
+{
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 NOOP\r\na2 NOOP\r\na3 NOOP\r\n" },
+		{ 'S', "a1\r\n a1 OK lead\r\n*\r\n* 3\r\n* 4 \r\n* BYE\r\n" },
+		{ 'S', "a1 OK\r\na2  OK two spaces\r\na3 NO  x\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "-- anomaly S 0 malformed_response");
+	has(log, "CMD a1 NOOP OK []  ");
+	has(log, "CMD a3 NOOP NO []  x ");
+	has(log, "CMD a2 NOOP - [] ");
+	cr_assert(last_end.logout);
+	/* "a1", " a1 OK lead", "*", "a2  OK ...": four malformed lines */
+	const char *a = log;
+	int n = 0;
+	while ((a = strstr(a, "malformed_response")) != NULL) {
+		n++;
+		a++;
+	}
+	cr_assert_eq(n, 4, "%s", log);
+	free(log);
+}
+
+/* The session's user is the last one tried, and its mailbox the last one
+ * selected with OK; each command's record keeps its own. */
+Test(dissector, session_user_and_mailbox_follow_the_last_command)
+{
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 LOGIN ann pw1\r\n" },
+		{ 'S', "a1 NO bad\r\n" },
+		{ 'C', "a2 LOGIN bob pw2\r\n" },
+		{ 'S', "a2 OK in\r\n" },
+		{ 'C', "a3 SELECT Alpha\r\n" },
+		{ 'S', "a3 OK [READ-WRITE] sel\r\n" },
+		{ 'C', "a4 FETCH 1 FLAGS\r\n" },
+		{ 'S', "a4 OK f\r\n" },
+		{ 'C', "a5 SELECT Beta\r\na6 EXAMINE Gamma\r\n" },
+		{ 'S', "a5 NO none\r\na6 OK [READ-ONLY] ex\r\n" },
+		{ 'C', "a7 LOGIN cid pw3\r\n" },
+		{ 'S', "a7 NO again\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "AUTH LOGIN ann NO\n");
+	has(log, "AUTH LOGIN bob OK\n");
+	has(log, "CMD a3 SELECT OK [READ-WRITE] sel mbox=Alpha user=bob ");
+	has(log, "CMD a4 FETCH OK [] f mbox= user=bob ");
+	has(log, "CMD a5 SELECT NO [] none mbox=Beta user=bob ");
+	has(log, "CMD a6 EXAMINE OK [READ-ONLY] ex mbox=Gamma user=bob ");
+	has(log, "CMD a7 LOGIN NO [] again mbox= user=cid ");
+	has(log, "END cmds=7 user=cid auth=1 ");
+	has(log, "MAILBOX Gamma\n");
+	free(log);
+	/* a failed SELECT leaves none selected */
+	struct step st2[] = { st[0], st[1], st[2], st[3], st[4], st[5], st[6],
+			      { 'C', "a5 SELECT Beta\r\n" },
+			      { 'S', "a5 NO none\r\n" } };
+	log = RUN(st2, NULL);
+	has(log, "MAILBOX -\n");
 	free(log);
 }
 
