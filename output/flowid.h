@@ -28,8 +28,9 @@ struct out_flow {
 	char community_id[64];			/* "1:" + base64 of SHA-1 */
 	/* The JSON writer's copy of the "network", "source" and
 	 * "destination" members its command and auth records repeat
-	 * (json_ep_len 0 until the first such record); see json.c. */
-	uint16_t json_ep_len;
+	 * (json_ep_len 0 until the first such record), and where in it the
+	 * "source" object ends; see json.c. */
+	uint16_t json_ep_len, json_ep_src;
 	char json_ep[OUT_JSON_EP_MAX];
 };
 

@@ -167,8 +167,8 @@ Test(json, strings_escaped_at_every_edge)
 	static const char *const odd[] = { "\"", "\\", "\n", "\x01", "\x7f",
 					   "\xc3\xa9", "\xe2\x82\xac", "\xff",
 					   "\xe2\x82" };
-	static const size_t lens[] = { 0, 1, 7, 8, 9, 15, 16, 17, 4094, 4095,
-				       4096, 4097, 4100, 8200 };
+	static const size_t lens[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17,
+				       4094, 4095, 4096, 4097, 4100, 8200 };
 	struct out_flow fl = { .number = 1, .id = "0011223344556677",
 			       .client_ip = "192.0.2.1", .server_ip = "192.0.2.2",
 			       .client_port = 5, .server_port = 143,
@@ -410,4 +410,122 @@ Test(json, repeated_long_response_codes)
 		json_object_put(o);
 	}
 	rw_close(&w);
+}
+
+/* A session record's endpoints, with their byte counts, come out the same
+ * whether the session wrote command records before (whose endpoints are
+ * then reused) or not, for IPv4 and IPv6 addresses. */
+Test(json, session_endpoints_the_same_after_command_records)
+{
+	struct out_flow v6 = test_flow;
+	snprintf(v6.client_ip, sizeof(v6.client_ip), "%s",
+		 "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe");
+	snprintf(v6.server_ip, sizeof(v6.server_ip), "%s", "2001:db8::2");
+	v6.client_port = 65535;
+	snprintf(v6.community_id, sizeof(v6.community_id), "%s",
+		 "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+	const struct out_flow *flows[] = { &test_flow, &v6 };
+	for (size_t k = 0; k < 2; k++) {
+		struct imap_session_rec s = { .state = "logout", .logout = true };
+		s.half[ISC_DIR_CLIENT][IMAP_HC_BYTES] = 123456789;
+		s.half[ISC_DIR_SERVER][IMAP_HC_BYTES] = 7;
+		struct imap_cmd_rec c = { .number = 1, .tag = "A1",
+					  .name = "NOOP", .status = "OK" };
+		char *rec[2];
+		for (int used = 0; used < 2; used++) {
+			struct rec_writer w;
+			struct out_flow fl = *flows[k];
+			rw_open(&w);
+			if (used)
+				rw_command(&w, &fl, &c);
+			cr_assert_eq(fl.json_ep_len != 0, used);
+			size_t at = w.len;
+			out_json_session(w.j, &fl, 5, "logout", &s);
+			fflush(w.f);
+			rec[used] = strdup(w.buf + at);
+			rw_close(&w);
+		}
+		cr_assert_str_eq(rec[1], rec[0]);
+		json_object *o = json_tokener_parse(rec[0]), *src, *v;
+		cr_assert_not_null(o, "%s", rec[0]);
+		json_object_object_get_ex(o, "source", &src);
+		json_object_object_get_ex(src, "bytes", &v);
+		cr_assert_eq(json_object_get_int64(v), 123456789);
+		json_object_object_get_ex(src, "ip", &v);
+		cr_assert_str_eq(json_object_get_string(v), flows[k]->client_ip);
+		json_object_object_get_ex(o, "destination", &src);
+		json_object_object_get_ex(src, "bytes", &v);
+		cr_assert_eq(json_object_get_int64(v), 7);
+		json_object_put(o);
+		free(rec[0]);
+		free(rec[1]);
+	}
+}
+
+/* The count pairs of a session record (literals, gaps) and its tcp
+ * counters read back as given, zero or not, each in any place. */
+Test(json, session_counters_zero_or_not)
+{
+	struct reasm_stats rs[2];
+	for (int k = 0; k < 13; k++) {
+		memset(rs, 0, sizeof(rs));
+		struct out_flow fl = test_flow;
+		fl.reasm[0] = &rs[0];
+		fl.reasm[1] = &rs[1];
+		struct imap_session_rec s = { .state = "logout", .logout = true };
+		uint64_t *lit[4] = {
+			&s.half[ISC_DIR_CLIENT][IMAP_HC_LITERALS],
+			&s.half[ISC_DIR_CLIENT][IMAP_HC_LITERAL_BYTES],
+			&s.half[ISC_DIR_SERVER][IMAP_HC_LITERALS],
+			&s.half[ISC_DIR_SERVER][IMAP_HC_LITERAL_BYTES],
+		};
+		uint64_t *tcp[8] = {
+			&rs[0].retransmitted, &rs[0].ooo_held, &rs[0].overlaps,
+			&rs[0].inconsistent, &rs[1].retransmitted, &rs[1].ooo_held,
+			&rs[1].overlaps, &rs[1].inconsistent,
+		};
+		/* k = 0: all zero; 1..4: one literal count; 5..12: one tcp
+		 * counter */
+		if (k >= 1 && k <= 4)
+			*lit[k - 1] = 40 + (uint64_t)k;
+		if (k >= 5)
+			*tcp[k - 5] = 100 + (uint64_t)k;
+		s.half[ISC_DIR_SERVER][IMAP_HC_GAPS] = k == 3;
+		struct rec_writer w;
+		rw_open(&w);
+		out_json_session(w.j, &fl, 5, "logout", &s);
+		fflush(w.f);
+		json_object *r = json_tokener_parse(w.buf), *o, *a, *b, *v;
+		cr_assert_not_null(r, "%s", w.buf);
+		json_object_object_get_ex(r, "imap", &o);
+		static const char *const side[2] = { "client", "server" };
+		static const char *const lk[2] = { "count", "bytes" };
+		static const char *const tk[4] = { "retransmitted", "out_of_order",
+						   "overlaps", "inconsistent" };
+		json_object_object_get_ex(o, "literals", &a);
+		for (int i = 0; i < 4; i++) {
+			json_object_object_get_ex(a, side[i / 2], &b);
+			json_object_object_get_ex(b, lk[i % 2], &v);
+			cr_assert_eq((uint64_t)json_object_get_int64(v), *lit[i],
+				     "%d: %s", k, w.buf);
+		}
+		json_object_object_get_ex(o, "gaps", &a);
+		json_object_object_get_ex(a, "server", &b);
+		json_object_object_get_ex(b, "count", &v);
+		cr_assert_eq(json_object_get_int64(v), k == 3, "%s", w.buf);
+		json_object_object_get_ex(o, "tcp", &a);
+		for (int i = 0; i < 8; i++) {
+			json_object_object_get_ex(a, side[i / 4], &b);
+			json_object_object_get_ex(b, tk[i % 4], &v);
+			cr_assert_eq((uint64_t)json_object_get_int64(v), *tcp[i],
+				     "%d: %s", k, w.buf);
+		}
+		json_object_put(r);
+		if (k == 0) {
+			cr_assert_not_null(strstr(w.buf, ",\"literals\":{\"client\":"
+				"{\"count\":0,\"bytes\":0},\"server\":{\"count\":0,"
+				"\"bytes\":0}},\"gaps\":{\"client\":"), "%s", w.buf);
+		}
+		rw_close(&w);
+	}
 }
