@@ -500,16 +500,24 @@ static struct flow **memo_of(const struct flow_table *t, const struct flow *f)
 }
 
 /* Which direction pkt goes in f: ISC_DIR_CLIENT or ISC_DIR_SERVER, or -1
- * when it does not belong to f. */
-static int flow_match(const struct flow *f, const struct isc_pkt *pkt)
+ * when it does not belong to f. Inlined into every caller: the call to
+ * it, made for each packet by the hot-flow test, cost 1341 -> 1330
+ * instructions a packet on bench's mixed capture. */
+__attribute__((always_inline))
+static inline int flow_match(const struct flow *f, const struct isc_pkt *pkt)
 {
 	const struct flow_key *k = &f->key;
+	/* both ports at once, each side as one word: the server direction
+	 * is the key's word with its halves swapped (one rotate); 1344 ->
+	 * 1341 instructions a packet on bench's mixed capture */
+	uint32_t pp = (uint32_t)pkt->sport | (uint32_t)pkt->dport << 16;
+	uint32_t kp = (uint32_t)k->client_port | (uint32_t)k->server_port << 16;
 
-	if (pkt->sport == k->client_port && pkt->dport == k->server_port &&
-	    addr_eq(&pkt->src, &k->client) && addr_eq(&pkt->dst, &k->server))
+	if (pp == kp && addr_eq(&pkt->src, &k->client) &&
+	    addr_eq(&pkt->dst, &k->server))
 		return ISC_DIR_CLIENT;
-	if (pkt->sport == k->server_port && pkt->dport == k->client_port &&
-	    addr_eq(&pkt->src, &k->server) && addr_eq(&pkt->dst, &k->client))
+	if (pp == (kp >> 16 | kp << 16) && addr_eq(&pkt->src, &k->server) &&
+	    addr_eq(&pkt->dst, &k->client))
 		return ISC_DIR_SERVER;
 	return -1;
 }
@@ -742,13 +750,20 @@ static void half_ack(struct flow_half *h, isc_time ts, uint32_t ack)
 {
 	if ((h->flags & HALF_HI) && (int32_t)(ack - h->hi) > 0)
 		ack = h->hi;
-	if ((h->flags & HALF_FIN) && (int32_t)(ack - h->fin_seq) > 0)
-		ack = h->fin_seq;
-	if ((h->flags & HALF_PROBE) && (int32_t)(ack - h->probe_seq) > 0) {
-		h->flags &= (uint8_t)~HALF_PROBE;
-		if ((int32_t)(h->probe_seq - half_next(h)) >= 0)
-			reasm_stream_add(&h->st, h->probe_ts, h->probe_seq,
-					 &h->probe_byte, 1, 0);
+	/* neither a FIN nor a probe yet, as for nearly every ACK: one test
+	 * (with the two folds in flow_segment(), 1330 -> 1319 instructions
+	 * a packet on bench's mixed capture) */
+	if (h->flags & (HALF_FIN | HALF_PROBE)) {
+		if ((h->flags & HALF_FIN) && (int32_t)(ack - h->fin_seq) > 0)
+			ack = h->fin_seq;
+		if ((h->flags & HALF_PROBE) &&
+		    (int32_t)(ack - h->probe_seq) > 0) {
+			h->flags &= (uint8_t)~HALF_PROBE;
+			if ((int32_t)(h->probe_seq - half_next(h)) >= 0)
+				reasm_stream_add(&h->st, h->probe_ts,
+						 h->probe_seq, &h->probe_byte,
+						 1, 0);
+		}
 	}
 	/* most ACKs acknowledge bytes already delivered, where
 	 * reasm_stream_ack() returns at once: tested here, the call and its
@@ -1224,14 +1239,15 @@ static void flow_segment(struct flow_table *t, struct flow *f,
 	uint32_t seq = pkt->seq;
 	isc_time ts = pkt->ts;
 
-	if (pkt->flags & ISC_TH_RST) {
-		if (rst_plausible(h, seq))
-			flow_close(t, f, ts, FLOW_END_RST, true);
-		else
-			t->st.rst_ignored++;
-		return;
-	}
-	if (pkt->flags & ISC_TH_SYN) {
+	/* one test for RST and SYN, rare (see half_ack() for the gain) */
+	if (pkt->flags & (ISC_TH_RST | ISC_TH_SYN)) {
+		if (pkt->flags & ISC_TH_RST) {
+			if (rst_plausible(h, seq))
+				flow_close(t, f, ts, FLOW_END_RST, true);
+			else
+				t->st.rst_ignored++;
+			return;
+		}
 		if (!(h->flags & HALF_SYN)) {
 			h->flags |= HALF_SYN;
 			f->syn_seen |= (uint8_t)(1u << dir);
@@ -1259,9 +1275,13 @@ static void flow_segment(struct flow_table *t, struct flow *f,
 		h->flags |= HALF_FIN;
 		h->fin_seq = seq + pkt->payload_len + pkt->payload_missing;
 	}
-	check_fins(t, f, ts);
-	if (lv->half[0].flags & lv->half[1].flags & HALF_FIN_DONE)
-		flow_close(t, f, ts, FLOW_END_FIN, true);
+	/* both tests only once a FIN was seen (HALF_FIN_DONE comes with
+	 * HALF_FIN) */
+	if ((lv->half[0].flags | lv->half[1].flags) & HALF_FIN) {
+		check_fins(t, f, ts);
+		if (lv->half[0].flags & lv->half[1].flags & HALF_FIN_DONE)
+			flow_close(t, f, ts, FLOW_END_FIN, true);
+	}
 }
 
 /* ---- the table ---- */
