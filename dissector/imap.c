@@ -1827,6 +1827,18 @@ void imap_feed(struct imap_session *s, enum isc_dir dir, isc_time ts,
 	h->wire_base = h->ctr[IMAP_HC_BYTES];
 	h->chunk = p;
 	h->ctr[IMAP_HC_BYTES] += len;
+	/* A chunk wholly inside a literal that it does not end, with no
+	 * sample being taken (sample_stopped) and nothing to inflate: all
+	 * parse() would do is count it (most chunks of a large FETCH).
+	 * Skipping parse() for it saved 10 instructions a packet on
+	 * bench's mixed capture; the test costs 2 a packet on its small one,
+	 * where few chunks are literal data. */
+	if (h->ps == PS_LITERAL && len < h->lit_left && h->sample_stopped &&
+	    !h->z) {
+		h->ctr[IMAP_HC_LITERAL_BYTES] += len;
+		h->lit_left -= len;
+		return;
+	}
 	parse(s, dir, ts, p, len);
 }
 

