@@ -50,9 +50,6 @@ struct cap_source {
 	struct cap_input **heap;	/* inputs with frames left */
 	size_t nheap;
 	struct cap_input *pending;	/* gave the last frame: advance it */
-	struct cap_input *solo;		/* the same, while it is the only
-					 * input left and may give more
-					 * frames; NULL otherwise */
 	struct cap_in *single;		/* the input of a source of one,
 					 * once its first frame was handed
 					 * out; NULL otherwise */
@@ -423,47 +420,10 @@ static int cap_source_next_any(struct cap_source *src,
 		src->pending = top;
 		if (src->nins == 1)
 			src->single = top->in;
-		else if (src->nheap == 1)
-			src->solo = top;
 		return 1;
 	}
 	src->state = src->nfails > 0 ? ISC_EIO : 0;
 	return src->state;
-}
-
-/* The only input left, top, gave ret (0 or ISC_EIO) instead of a frame:
- * the end of the whole source. Out of line, as cap_source_next_any(). */
-__attribute__((noinline))
-static int cap_src_last_done(struct cap_source *src, struct cap_input *top,
-			     int ret)
-{
-	src->pending = NULL;
-	src->solo = NULL;
-	if ((ret = cap_src_done(src, top, ret)) < 0)
-		return src->state = ret;
-	cap_src_pop(src);
-	src->state = src->nfails > 0 ? ISC_EIO : 0;
-	return src->state;
-}
-
-/* cap_source_next() while the input that gave the last frame is the
- * only one left (the last file of several): there is nothing to merge,
- * so its next frame goes to the caller directly, without the copy
- * through head and the sift, and it stays pending. head and key go
- * stale, and nothing reads them again: the heap never grows. 66 -> 24
- * instructions a frame. Out of line, as cap_source_next_any(). */
-__attribute__((noinline))
-static int cap_source_next_solo(struct cap_source *src,
-				struct cap_frame *frame_r)
-{
-	struct cap_input *top = src->solo;
-	int ret = cap_in_next(top->in, frame_r);
-
-	if (ret != 1)
-		return cap_src_last_done(src, top, ret);
-	frame_r->index = ++src->count;
-	frame_r->input = top->no;
-	return 1;
 }
 
 int cap_source_next(struct cap_source *src, struct cap_frame *frame_r)
@@ -478,8 +438,6 @@ int cap_source_next(struct cap_source *src, struct cap_frame *frame_r)
 		frame_r->input = 0;
 		return cap_in_next(src->single, frame_r);
 	}
-	if (src->solo != NULL)
-		return cap_source_next_solo(src, frame_r);
 	return cap_source_next_any(src, frame_r);
 }
 
