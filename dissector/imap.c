@@ -257,6 +257,16 @@ static char *dup_n(const uint8_t *p, size_t len)
 	return s;
 }
 
+/* free(p) without the call when p is NULL: most of the strings and
+ * buffers a session or a command may own are never allocated, and
+ * freeing a session made twelve calls, most of them free(NULL) (bench's
+ * many-flows capture: 2,553 -> 2,550 instructions a packet). */
+static inline void free_if(void *p)
+{
+	if (p)
+		free(p);
+}
+
 static void set_str(char **dst, const uint8_t *p, size_t len)
 {
 	free(*dst);
@@ -405,11 +415,17 @@ static void emit_command(struct imap_session *s, const struct pending *p,
 
 static void drop_pending(struct imap_session *s, size_t i)
 {
-	free(s->pend[i].mailbox);
-	free(s->pend[i].mailbox2);
-	free(s->pend[i].auth_user);
-	memmove(&s->pend[i], &s->pend[i + 1],
-		(s->npend - i - 1) * sizeof(*s->pend));
+	/* Most commands own none of the three strings, and most often the
+	 * command dropped is the only one pending: the calls to free(NULL)
+	 * and to memmove() for no bytes are not made (bench's small
+	 * capture: 2,194 -> 2,185 instructions a packet, many-flows: 2,560
+	 * -> 2,553). */
+	struct pending *c = &s->pend[i];
+	free_if(c->mailbox);
+	free_if(c->mailbox2);
+	free_if(c->auth_user);
+	if (i + 1 < s->npend)
+		memmove(c, c + 1, (s->npend - i - 1) * sizeof(*c));
 	s->npend--;
 }
 
@@ -1548,24 +1564,28 @@ static size_t step_line(struct imap_session *s, enum isc_dir dir, isc_time ts,
 {
 	struct half *h = &s->h[dir];
 	const uint8_t *lf = memchr(p, '\n', len);
+	size_t n = lf ? (size_t)(lf - p) + 1 : 0;
+	if (h->line_total == 0 && lf && n - 1 <= s->max_line) {
+		/* The whole line is here: parse it in place. Nothing was
+		 * collected for it (line_total is 0), so lb_len, tail_len
+		 * and over are still clear: only line_total is set, for
+		 * line_complete(), and cleared (bench's mixed capture: 1,293
+		 * -> 1,291 instructions a packet, small: 2,197 -> 2,195). */
+		h->line_total = n;
+		line_complete(s, dir, ts, p, strip_cr(p, n - 1));
+		h->line_total = 0;
+		return n;
+	}
 	if (h->line_total == 0)
 		h->line_ts = ts;
 	if (!lf) {
 		line_append(h, s->max_line, p, len);
 		return len;
 	}
-	size_t n = (size_t)(lf - p) + 1;
-	isc_time lts = h->line_ts;
-	if (h->line_total == 0 && n - 1 <= s->max_line) {
-		/* the whole line is here: parse it in place */
-		h->line_total = n;
-		line_complete(s, dir, lts, p, strip_cr(p, n - 1));
-	} else {
-		line_append(h, s->max_line, p, n - 1);
-		h->line_total++;	/* the LF */
-		size_t l = h->over ? h->lb_len : strip_cr(h->lb, h->lb_len);
-		line_complete(s, dir, lts, h->lb, l);
-	}
+	line_append(h, s->max_line, p, n - 1);
+	h->line_total++;	/* the LF */
+	size_t l = h->over ? h->lb_len : strip_cr(h->lb, h->lb_len);
+	line_complete(s, dir, h->line_ts, h->lb, l);
 	h->lb_len = 0;
 	h->line_total = 0;
 	h->tail_len = 0;
@@ -1783,36 +1803,36 @@ void imap_session_free(struct imap_session **sp)
 		return;
 	for (int d = 0; d < 2; d++) {
 		struct half *h = &s->h[d];
-		free(h->lb);
-		free(h->sample);
-		free(h->tls);
+		free_if(h->lb);
+		free_if(h->sample);
+		free_if(h->tls);
 		if (h->z) {
 			inflateEnd(h->z);
 			free(h->z);
 		}
 	}
 	for (size_t i = 0; i < s->npend; i++) {
-		free(s->pend[i].mailbox);
-		free(s->pend[i].mailbox2);
-		free(s->pend[i].auth_user);
+		free_if(s->pend[i].mailbox);
+		free_if(s->pend[i].mailbox2);
+		free_if(s->pend[i].auth_user);
 	}
 	if (s->pend != s->pend0)
-		free(s->pend);
+		free_if(s->pend);
 	if (s->names != s->names0)
-		free(s->names);
+		free_if(s->names);
 	if (s->id_client)
 		imap_kv_free(s->id_client, s->n_id_client);
 	if (s->id_server)
 		imap_kv_free(s->id_server, s->n_id_server);
-	free(s->id_client);
-	free(s->id_server);
+	free_if(s->id_client);
+	free_if(s->id_server);
 	for (size_t i = 0; i < s->n_mailboxes; i++)
 		free(s->mailboxes[i]);
 	if (s->greeting != s->greeting_buf)
-		free(s->greeting);
-	free(s->mailbox);
-	free(s->user);
-	free(s->disp);
+		free_if(s->greeting);
+	free_if(s->mailbox);
+	free_if(s->user);
+	free_if(s->disp);
 	if (s->pool)
 		isc_pool_put(s->pool, s);
 	else

@@ -1030,6 +1030,22 @@ Test(scan, literal_announcements)
 	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_NONE);
 	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s) - 1, &l, &off), IMAP_LIT_FOUND);
 	cr_assert(l.size == 5 && off == 2);
+	/* the size is read on the way back to "{" for up to 18 digits, from
+	 * "{" for more: every digit counts, in its place */
+	s = "{1234567890123456789}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_FOUND);
+	cr_assert(l.size == UINT64_C(1234567890123456789));
+	s = "x {123456789012345678+}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_FOUND);
+	cr_assert(l.size == UINT64_C(123456789012345678) && l.nonsync && off == 2);
+	s = "x {9081726354}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_FOUND);
+	cr_assert(l.size == UINT64_C(9081726354));
+	/* digits up to the line's start, with no "{" before them */
+	s = "1234567890123456789}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_NONE);
+	s = "12}";
+	cr_assert_eq(imap_scan_literal((const uint8_t *)s, strlen(s), &l, &off), IMAP_LIT_NONE);
 }
 
 Test(scan, tokens)
@@ -1044,6 +1060,47 @@ Test(scan, tokens)
 	imap_tok_value(&t[5], v, sizeof(v));
 	cr_assert_str_eq(v, "q\"x");
 	cr_assert_eq(st.depth, 0);
+}
+
+/* The scanning loops test four bytes a round: a token must end at the
+ * same byte whatever its length, and a line cut anywhere must end its
+ * last token at the cut. */
+Test(scan, tokens_end_at_every_offset)
+{
+	for (size_t k = 0; k < 10; k++) {
+		char s[128];
+		char x[16];
+		memset(x, 'x', k);
+		x[k] = '\0';
+		/* atom, nested list, quoted string, atom with a bracketed
+		 * space */
+		int w = snprintf(s, sizeof(s), "A%s (%s(%s)) \"%s\" B[%s ]%s",
+				 x, x, x, x, x, x);
+		cr_assert(w > 0 && (size_t)w < sizeof(s));
+		struct imap_tok t[8];
+		struct imap_scan_state st = { 0 };
+		size_t n = imap_scan_tokens((const uint8_t *)s, (size_t)w, &st, t, 8);
+		cr_assert_eq(n, 4, "k=%zu", k);
+		cr_assert(t[0].type == IMAP_TOK_ATOM && t[0].len == k + 1);
+		cr_assert(t[1].type == IMAP_TOK_LIST && t[1].len == 2 * k + 4);
+		cr_assert(t[2].type == IMAP_TOK_QUOTED && t[2].len == k);
+		cr_assert(t[3].type == IMAP_TOK_ATOM && t[3].len == 2 * k + 4);
+		cr_assert(st.depth == 0 && st.max_depth == 2 && !st.bad_quote);
+		/* cut inside the first atom: it ends at the cut */
+		for (size_t cut = 1; cut <= k + 1; cut++) {
+			struct imap_scan_state c = { 0 };
+			cr_assert_eq(imap_scan_tokens((const uint8_t *)s, cut, &c, t, 8), 1);
+			cr_assert_eq(t[0].len, cut, "k=%zu cut=%zu", k, cut);
+		}
+		/* cut inside the list and the quoted string: left open */
+		struct imap_scan_state c = { 0 };
+		n = imap_scan_tokens((const uint8_t *)s, k + 4 + k, &c, t, 8);
+		cr_assert(n == 2 && t[1].len == k + 2 && c.depth == 2);
+		c = (struct imap_scan_state){ 0 };
+		size_t q = (size_t)(t[1].p - (const uint8_t *)s) + 2 * k + 5;
+		n = imap_scan_tokens((const uint8_t *)s, q + 1 + k, &c, t, 8);
+		cr_assert(n == 3 && t[2].len == k && c.bad_quote, "k=%zu", k);
+	}
 }
 
 Test(sasl, identities)
