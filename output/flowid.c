@@ -2,6 +2,7 @@
 #include "flowid.h"
 
 #include <openssl/evp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,8 +75,16 @@ static uint64_t fnv(uint64_t h, const void *p, size_t len)
 	return h;
 }
 
+/* "00" to "99", for two digits of an octet at once. */
+static const char digits2[] =
+	"00010203040506070809101112131415161718192021222324252627282930313233"
+	"34353637383940414243444546474849505152535455565758596061626364656667"
+	"6869707172737475767778798081828384858687888990919293949596979899";
+
 /* isc_addr_format(), with IPv4 by hand: inet_ntop's sprintf was 1,750
- * instructions an address. */
+ * instructions an address. The last two digits of an octet are one
+ * copy from digits2, not two divisions and stores (125 -> 60
+ * instructions an address on bench's many-flows capture). */
 static void addr_format(const struct isc_addr *a, char *buf)
 {
 	if (a->family == 6) {
@@ -84,18 +93,32 @@ static void addr_format(const struct isc_addr *a, char *buf)
 	}
 	for (int i = 0; i < 4; i++) {
 		unsigned v = a->a[i];
-		if (v >= 100)
+		if (v >= 100) {
 			*buf++ = (char)('0' + v / 100);
-		if (v >= 10)
-			*buf++ = (char)('0' + v / 10 % 10);
-		*buf++ = (char)('0' + v % 10);
+			memcpy(buf, digits2 + 2 * (size_t)(v % 100), 2);
+			buf += 2;
+		} else if (v >= 10) {
+			memcpy(buf, digits2 + 2 * (size_t)v, 2);
+			buf += 2;
+		} else {
+			*buf++ = (char)('0' + v);
+		}
 		*buf++ = i < 3 ? '.' : '\0';
 	}
 }
 
+/* "00" to "ff": a byte's two hex digits. */
+#define HEX16(h) h "0" h "1" h "2" h "3" h "4" h "5" h "6" h "7" h "8" h "9" \
+	h "a" h "b" h "c" h "d" h "e" h "f"
+static const char hex2[] = HEX16("0") HEX16("1") HEX16("2") HEX16("3")
+	HEX16("4") HEX16("5") HEX16("6") HEX16("7") HEX16("8") HEX16("9")
+	HEX16("a") HEX16("b") HEX16("c") HEX16("d") HEX16("e") HEX16("f");
+
 void out_flow_init(struct out_flow *f, const struct flow_info *fi)
 {
-	memset(f, 0, sizeof(*f));
+	/* json_ep, more than half of *f, is read only up to json_ep_len:
+	 * not cleared */
+	memset(f, 0, offsetof(struct out_flow, json_ep));
 	f->number = fi->number;
 	addr_format(&fi->client, f->client_ip);
 	addr_format(&fi->server, f->server_ip);
@@ -116,10 +139,10 @@ void out_flow_init(struct out_flow *f, const struct flow_info *fi)
 	for (int i = 0; i < 8; i++)
 		t[i] = (uint8_t)((uint64_t)fi->start >> (56 - 8 * i));
 	h = fnv(h, t, sizeof(t));
-	/* "%016llx" by hand: snprintf was 1,000 instructions a flow */
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 15; i >= 0; i--, h >>= 4)
-		f->id[i] = hex[h & 15];
+	/* "%016llx" by hand: snprintf was 1,000 instructions a flow; a
+	 * byte's two digits a step (108 -> 65 instructions) */
+	for (int i = 7; i >= 0; i--, h >>= 8)
+		memcpy(f->id + 2 * (size_t)i, hex2 + 2 * (h & 255), 2);
 	f->id[16] = '\0';
 	out_community_id(&fi->client, fi->client_port, &fi->server,
 			 fi->server_port, 0, f->community_id);

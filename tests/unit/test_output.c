@@ -529,3 +529,369 @@ Test(json, session_counters_zero_or_not)
 		rw_close(&w);
 	}
 }
+
+/* A JSON string as the writer must write it: wire strings made valid
+ * UTF-8 first, then \" \\ \b \f \n \r \t and \u00xx for the other
+ * control characters; bytes from 0x80 of other strings as they are. */
+static void ref_json_string(struct out_buf *o, const char *s, size_t n,
+			    bool wire)
+{
+	struct out_buf san = { 0 };
+	const uint8_t *p = (const uint8_t *)s;
+	if (wire) {
+		out_utf8_sanitize(&san, p, n);
+		p = (const uint8_t *)san.p;
+		n = san.len;
+	}
+	out_buf_put(o, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+		switch (c) {
+		case '"': out_buf_put(o, "\\\"", 2); break;
+		case '\\': out_buf_put(o, "\\\\", 2); break;
+		case '\b': out_buf_put(o, "\\b", 2); break;
+		case '\f': out_buf_put(o, "\\f", 2); break;
+		case '\n': out_buf_put(o, "\\n", 2); break;
+		case '\r': out_buf_put(o, "\\r", 2); break;
+		case '\t': out_buf_put(o, "\\t", 2); break;
+		default:
+			if (c < 0x20)
+				out_buf_printf(o, "\\u%04x", c);
+			else
+				out_buf_put(o, &c, 1);
+		}
+	}
+	out_buf_put(o, "\"", 1);
+	out_buf_free(&san);
+}
+
+/* Strings of up to 16 bytes are tested as one or two words, longer ones
+ * word by word with the last word overlapping, each copied as it is
+ * tested: a byte to escape, a control byte, non-ASCII text or an invalid
+ * byte at every place of every length around those word edges must come
+ * out exactly as escaping byte by byte writes it, in a wire string (a
+ * response text) and in one of ours (an auth record's command, whose
+ * bytes from 0x80 go as they are), with the members after it intact. */
+Test(json, strings_of_every_length_with_odd_bytes_anywhere)
+{
+	static const char *const odd[] = { "\"", "\\", "\n", "\x01", "\x1f",
+					   "\x7f", "\x80", "\xc3\xa9",
+					   "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+					   "\xff", "\xe2\x82", "\xc3",
+					   /* a byte to escape and one from
+					    * 0x80 in the same word */
+					   "\xff\"", "\x01\xe2\x82\xac", "\\\xc3" };
+	struct rec_writer w;
+	struct out_flow fl = test_flow;
+	rw_open(&w);
+	char text[100];
+	for (size_t n = 0; n <= 72; n++) {
+		for (size_t oi = 0; oi <= sizeof(odd) / sizeof(odd[0]); oi++) {
+			/* oi past the table: plain text only */
+			size_t ol = oi < sizeof(odd) / sizeof(odd[0]) ?
+				    strlen(odd[oi]) : 0;
+			for (size_t at = 0; at + ol <= n; at++) {
+				for (size_t k = 0; k < n; k++)
+					text[k] = (char)('a' + (k * 7 + n) % 26);
+				if (ol)
+					memcpy(text + at, odd[oi], ol);
+				text[n] = '\0';
+				for (int wire = 0; wire < 2; wire++) {
+					struct out_buf want = { 0 };
+					size_t at0 = w.len;
+					if (wire) {
+						struct imap_cmd_rec c = {
+							.number = 1, .tag = "A1",
+							.name = "NOOP", .status = "OK",
+							.resp_text = text };
+						out_json_command(w.j, &fl, &c);
+						out_buf_puts(&want, "\"response_text\":");
+						ref_json_string(&want, text, n, true);
+						out_buf_puts(&want, ",\"untagged\":0}}\n");
+					} else {
+						struct imap_auth_rec a = {
+							.command = text, .status = "OK",
+							.resp_text = "ok" };
+						out_json_auth(w.j, &fl, &a);
+						out_buf_puts(&want, "\"auth\":{\"command\":");
+						ref_json_string(&want, text, n, false);
+						out_buf_puts(&want, ",\"mechanism\":null,"
+							     "\"status\":\"OK\",\"response_text\":"
+							     "\"ok\"}}}\n");
+					}
+					fflush(w.f);
+					const char *r = w.buf + at0, *got;
+					got = strstr(r, out_buf_cstr(&want));
+					cr_assert_not_null(got, "n %zu odd %zu at %zu wire %d: "
+							   "%s", n, oi, at, wire, r);
+					cr_assert_eq(got + want.len, w.buf + w.len);
+					out_buf_free(&want);
+				}
+				if (!ol)
+					break;
+			}
+		}
+	}
+	rw_close(&w);
+}
+
+/* The second of the last timestamp is kept as its first and last
+ * nanosecond: times at either edge of a second, before 1970, and at the
+ * ends of what an isc_time holds must each be written as
+ * isc_time_format() writes them, whatever came before. */
+Test(json, timestamps_at_second_edges)
+{
+	static const isc_time ts[] = {
+		1717200000LL * ISC_NS_PER_SEC,
+		1717200000LL * ISC_NS_PER_SEC + 999999999,
+		1717200001LL * ISC_NS_PER_SEC,
+		1717200000LL * ISC_NS_PER_SEC + 999999999,
+		1717200000LL * ISC_NS_PER_SEC - 1,
+		1717200000LL * ISC_NS_PER_SEC,
+		1,
+		999999999,
+		-1,
+		-1000,
+		-999999999,
+		-1000000000,
+		-1000000001,
+		-86400LL * ISC_NS_PER_SEC,
+		-86400LL * ISC_NS_PER_SEC - 1,
+		0,
+		INT64_MAX,
+		INT64_MAX - 1,
+		(INT64_MAX / ISC_NS_PER_SEC) * ISC_NS_PER_SEC,
+		(INT64_MAX / ISC_NS_PER_SEC) * ISC_NS_PER_SEC - 1,
+		INT64_MIN,
+		INT64_MIN + 1,
+		(INT64_MIN / ISC_NS_PER_SEC) * ISC_NS_PER_SEC,
+		(INT64_MIN / ISC_NS_PER_SEC) * ISC_NS_PER_SEC - 1,
+		INT64_MIN,
+		-5,
+		1717200000LL * ISC_NS_PER_SEC + 5000,
+	};
+	struct rec_writer w;
+	struct out_flow fl = test_flow;
+	rw_open(&w);
+	for (size_t i = 0; i < sizeof(ts) / sizeof(ts[0]); i++) {
+		/* each time as a start, then as the end of a record that starts
+	 * at the time before (no two next to each other further apart than
+	 * INT64_MAX) */
+		isc_time a = ts[i], b = a;
+		for (int k = 0; k < 2; k++) {
+			if (k)
+				a = i ? ts[i - 1] : ts[i];
+			if (b < a)
+				b = a;	/* ends before their start are clamped */
+			struct imap_cmd_rec c = { .number = 1, .tag = "A1",
+						  .name = "NOOP", .status = "OK",
+						  .start = a, .end = b };
+			const char *r = rw_command(&w, &fl, &c);
+			char fa[ISC_TIME_STRLEN], fb[ISC_TIME_STRLEN], want[400];
+			isc_time_format(a, fa);
+			isc_time_format(b, fb);
+			snprintf(want, sizeof(want), "{\"@timestamp\":\"%s\",", fa);
+			cr_assert_eq(strncmp(r, want, strlen(want)), 0, "%zu: %s", i, r);
+			if (b)
+				snprintf(want, sizeof(want),
+					 "\"start\":\"%s\",\"end\":\"%s\","
+					 "\"duration\":%llu}", fa, fb,
+					 (unsigned long long)((uint64_t)b - (uint64_t)a));
+			else
+				snprintf(want, sizeof(want), "\"start\":\"%s\"}", fa);
+			cr_assert_not_null(strstr(r, want), "%zu: %s in %s", i, want, r);
+		}
+	}
+	rw_close(&w);
+}
+
+/* Statuses are told apart by their bytes: anything but "OK", "NO" and
+ * "BAD" exactly is written as the string it is, and only "OK" is a
+ * success. */
+Test(json, statuses_other_than_the_three)
+{
+	static const char *const st[] = { "OK", "NO", "BAD", NULL, "OKAY", "O",
+					  "", "N", "NOT", "BA", "BADX", "ok",
+					  "K\"" };
+	struct rec_writer w;
+	struct out_flow fl = test_flow;
+	rw_open(&w);
+	for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++) {
+		struct imap_cmd_rec c = { .number = 1, .tag = "A1", .name = "NOOP",
+					  .status = st[i] };
+		const char *r = rw_command(&w, &fl, &c);
+		json_object *o = json_tokener_parse(r), *ev, *im, *v;
+		cr_assert_not_null(o, "%s", r);
+		json_object_object_get_ex(o, "event", &ev);
+		json_object_object_get_ex(ev, "outcome", &v);
+		cr_assert_str_eq(json_object_get_string(v),
+				 !st[i] ? "unknown" :
+				 !strcmp(st[i], "OK") ? "success" : "failure", "%s", r);
+		json_object_object_get_ex(o, "imap", &im);
+		json_object_object_get_ex(im, "status", &v);
+		if (st[i])
+			cr_assert_str_eq(json_object_get_string(v), st[i], "%s", r);
+		else
+			cr_assert(json_object_is_type(v, json_type_null), "%s", r);
+		json_object_put(o);
+	}
+	rw_close(&w);
+}
+
+/* Capability lists are kept, with their JSON arrays, for the last few
+ * written: more distinct lists in turn than are kept, lists that differ
+ * only in their last byte, and atoms to escape must each come out as
+ * the atoms of their own list. */
+Test(json, capability_lists_taking_turns)
+{
+	static char lists[12][80];
+	for (size_t k = 0; k < 12; k++)
+		snprintf(lists[k], sizeof(lists[k]),
+			 "IMAP4rev1 IDLE AUTH=PLAIN X-%s Q\"\\ LAST%c",
+			 k % 3 ? "A" : "B\x01", (char)('a' + k % 10));
+	struct rec_writer w;
+	rw_open(&w);
+	for (size_t i = 0; i < 40; i++) {
+		const char *caps = lists[(i * 5 + i / 12) % 12];
+		struct out_flow fl = test_flow;
+		struct imap_session_rec s = { .state = "logout", .logout = true,
+					      .capabilities = caps };
+		size_t at = w.len;
+		out_json_session(w.j, &fl, 5, "logout", &s);
+		fflush(w.f);
+		json_object *o = json_tokener_parse(w.buf + at), *im, *a;
+		cr_assert_not_null(o, "%s", w.buf + at);
+		json_object_object_get_ex(o, "imap", &im);
+		cr_assert(json_object_object_get_ex(im, "capabilities", &a));
+		char copy[80], *save = NULL;
+		snprintf(copy, sizeof(copy), "%s", caps);
+		size_t k = 0;
+		for (char *t = strtok_r(copy, " ", &save); t;
+		     t = strtok_r(NULL, " ", &save), k++)
+			cr_assert_str_eq(json_object_get_string(
+					 json_object_array_get_idx(a, k)), t,
+					 "record %zu atom %zu", i, k);
+		cr_assert_eq(json_object_array_length(a), k);
+		json_object_put(o);
+	}
+	rw_close(&w);
+}
+
+/* The session id (FNV-1a of the flow, as 16 hex digits) and IPv4
+ * addresses are written by hand: each octet with one, two and three
+ * digits, and hash bytes of every value, as snprintf and inet_ntop
+ * write them. */
+Test(flowid, addresses_and_ids_by_hand)
+{
+	static const uint8_t oct[] = { 0, 1, 9, 10, 11, 99, 100, 101, 109, 110,
+				       199, 200, 209, 250, 255 };
+	for (size_t i = 0; i < sizeof(oct); i++) {
+		struct flow_info fi = { .number = i + 1, .client_port = 1024,
+					.server_port = 143,
+					.start = (isc_time)i * 987654321 };
+		fi.client.family = fi.server.family = 4;
+		for (int k = 0; k < 4; k++) {
+			fi.client.a[k] = oct[(i + (size_t)k) % sizeof(oct)];
+			fi.server.a[k] = oct[(i * 3 + (size_t)k) % sizeof(oct)];
+		}
+		struct out_flow f;
+		memset(&f, 0xaa, sizeof(f));
+		out_flow_init(&f, &fi);
+		char want[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, fi.client.a, want, sizeof(want));
+		cr_assert_str_eq(f.client_ip, want);
+		inet_ntop(AF_INET, fi.server.a, want, sizeof(want));
+		cr_assert_str_eq(f.server_ip, want);
+		cr_assert_eq(f.json_ep_len, 0);
+		uint64_t h = 0xcbf29ce484222325ULL;
+		uint8_t bytes[2 * sizeof(struct isc_addr) + 4 + 8];
+		size_t o = 0;
+		memcpy(bytes + o, &fi.client, sizeof(fi.client)), o += sizeof(fi.client);
+		memcpy(bytes + o, &fi.server, sizeof(fi.server)), o += sizeof(fi.server);
+		bytes[o++] = (uint8_t)(fi.client_port >> 8);
+		bytes[o++] = (uint8_t)fi.client_port;
+		bytes[o++] = (uint8_t)(fi.server_port >> 8);
+		bytes[o++] = (uint8_t)fi.server_port;
+		for (int k = 0; k < 8; k++)
+			bytes[o++] = (uint8_t)((uint64_t)fi.start >> (56 - 8 * k));
+		for (size_t k = 0; k < o; k++) {
+			h ^= bytes[k];
+			h *= 0x100000001b3ULL;
+		}
+		char id[17];
+		snprintf(id, sizeof(id), "%016llx", (unsigned long long)h);
+		cr_assert_str_eq(f.id, id);
+	}
+}
+
+/* The record writer makes room once for each run of bounded text (keys,
+ * numbers, timestamps) between two strings. The longest runs come with
+ * every number at its largest, the longest addresses and every string
+ * missing (a null makes no room of its own beyond its 4 bytes): in a
+ * build with assertions the writer checks each run against its room,
+ * and each record must come out whole and parse. */
+Test(json, records_at_their_longest)
+{
+	struct reasm_stats rs[2];
+	memset(rs, 0, sizeof(rs));
+	rs[0].retransmitted = rs[0].ooo_held = rs[0].overlaps =
+		rs[0].inconsistent = UINT64_MAX;
+	rs[1] = rs[0];
+	struct out_flow fl = {
+		.number = UINT64_MAX, .id = "ffffffffffffffff",
+		.client_ip = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+		.server_ip = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.254",
+		.client_port = 65535, .server_port = 65535,
+		.community_id = "1:AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		.reasm = { &rs[0], &rs[1] },
+	};
+	const isc_time start = INT64_MAX / 2, end = INT64_MAX;
+	struct imap_cmd_rec c = {
+		.number = UINT64_MAX, .start = start, .end = end,
+		.literals = UINT64_MAX, .literal_bytes = UINT64_MAX,
+		.untagged = UINT64_MAX, .messages = UINT64_MAX,
+	};
+	struct imap_auth_rec a = { .start = start, .end = end };
+	struct imap_session_rec s = {
+		.msgs_fetched = UINT64_MAX, .msgs_appended = UINT64_MAX,
+		.msgs_expunged = UINT64_MAX, .msgs_deleted = UINT64_MAX,
+		.starttls = true, .commands = UINT64_MAX,
+		.auth_attempts = UINT64_MAX, .auth_failures = UINT64_MAX,
+		.anomalies = UINT64_MAX, .read_only = true, .utf8_accept = true,
+	};
+	for (int d = 0; d < 2; d++)
+		for (int k = 0; k < IMAP_HC_COUNT; k++)
+			s.half[d][k] = UINT64_MAX;
+	/* twice: without and then with the endpoints the flow keeps */
+	for (int round = 0; round < 2; round++) {
+		struct rec_writer w;
+		rw_open(&w);
+		size_t at[4];
+		at[0] = w.len;
+		out_json_session(w.j, &fl, end, NULL, &s);
+		fflush(w.f);
+		at[1] = w.len;
+		out_json_command(w.j, &fl, &c);
+		fflush(w.f);
+		at[2] = w.len;
+		out_json_auth(w.j, &fl, &a);
+		fflush(w.f);
+		at[3] = w.len;
+		out_json_session(w.j, &fl, end, NULL, &s);
+		fflush(w.f);
+		cr_assert_eq(out_json_records(w.j), 4, "%s", w.buf);
+		for (int i = 0; i < 4; i++) {
+			size_t e = i < 3 ? at[i + 1] : w.len;
+			cr_assert_gt(e, at[i] + 1);
+			cr_assert_eq(w.buf[e - 1], '\n', "%d: %s", i, w.buf);
+			char *one = strndup(w.buf + at[i], e - at[i]);
+			json_object *r = json_tokener_parse(one);
+			cr_assert_not_null(r, "%d: %s", i, one);
+			json_object_put(r);
+			free(one);
+		}
+		cr_assert_not_null(strstr(w.buf, "\"retransmitted\":"
+					  "18446744073709551615,"), "%s", w.buf);
+		rw_close(&w);
+	}
+}
