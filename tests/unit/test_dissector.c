@@ -1172,6 +1172,132 @@ Test(dissector, commands_known_by_name_and_their_mailbox_argument)
 	}
 }
 
+/* Every command name the dissector knows is found by its hashed table in
+ * any case (imap_role_hint() takes a line naming one for a command), and
+ * names that differ from one in a byte, in length, or in bit 0x80 only
+ * are not. */
+Test(dissector, every_known_command_name_is_found)
+{
+	static const char *const known[] = {
+		"APPEND", "AUTHENTICATE", "CANCELUPDATE", "CAPABILITY", "CHECK",
+		"CLOSE", "COMPRESS", "COPY", "CREATE", "DELETE", "DELETEACL",
+		"DONE", "ENABLE", "ESEARCH", "EXAMINE", "EXPUNGE", "FETCH",
+		"GETACL", "GETJMAPACCESS", "GETMETADATA", "GETQUOTA",
+		"GETQUOTAROOT", "ID", "IDLE", "LIST", "LISTRIGHTS", "LOGIN",
+		"LOGOUT", "LSUB", "MOVE", "MYRIGHTS", "NAMESPACE", "NOOP",
+		"NOTIFY", "RENAME", "REPLACE", "SEARCH", "SELECT", "SETACL",
+		"SETMETADATA", "SETQUOTA", "SORT", "STARTTLS", "STATUS", "STORE",
+		"SUBSCRIBE", "THREAD", "UID", "UNAUTHENTICATE", "UNSELECT",
+		"UNSUBSCRIBE",
+	};
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		char line[64], name[32];
+		size_t n = strlen(known[i]);
+		memcpy(name, known[i], n + 1);
+		snprintf(line, sizeof(line), "a1 %s\r\n", name);
+		cr_assert_eq(imap_role_hint((const uint8_t *)line, strlen(line)), -1,
+			     "%s", line);
+		for (size_t k = 0; k < n; k++)		/* lower case */
+			name[k] = (char)tolower((unsigned char)name[k]);
+		snprintf(line, sizeof(line), "a1 %s x\r\n", name);
+		cr_assert_eq(imap_role_hint((const uint8_t *)line, strlen(line)), -1,
+			     "%s", line);
+		name[0] = (char)toupper((unsigned char)name[0]);	/* mixed */
+		snprintf(line, sizeof(line), "a1 %s\r\n", name);
+		cr_assert_eq(imap_role_hint((const uint8_t *)line, strlen(line)), -1,
+			     "%s", line);
+		/* one letter changed, at each place: no longer a name */
+		for (size_t k = 0; k < n; k++) {
+			memcpy(name, known[i], n + 1);
+			name[k] = name[k] == 'Q' ? 'Z' : 'Q';
+			snprintf(line, sizeof(line), "a1 %s\r\n", name);
+			cr_assert_eq(imap_role_hint((const uint8_t *)line,
+						    strlen(line)), 0, "%s", line);
+		}
+		/* one letter more, one less */
+		snprintf(line, sizeof(line), "a1 %sQ\r\n", known[i]);
+		cr_assert_eq(imap_role_hint((const uint8_t *)line, strlen(line)), 0,
+			     "%s", line);
+		snprintf(line, sizeof(line), "a1 %.*s\r\n", (int)n - 1, known[i]);
+		cr_assert_eq(imap_role_hint((const uint8_t *)line, strlen(line)), 0,
+			     "%s", line);
+	}
+}
+
+/* Names are matched in place in any case; the few that must be copied
+ * first (cut at a NUL byte, a UID command's second word) but then are
+ * names it knows count and act as those names do, and a name it does
+ * not know counts as one name in any case. A byte that is a letter but
+ * for bit 0x80 is not that letter. Names sort by unsigned bytes. */
+Test(dissector, command_names_matched_in_place_and_when_copied)
+{
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 noop\r\n" },
+		{ 'C', "a2 NoOp\0x\r\n", 11 },
+		{ 'C', "a3 uid fetch 1 FLAGS\r\n" },
+		{ 'S', "a1 OK\r\na2 OK\r\na3 OK\r\n" },
+		{ 'C', "a4 UID fetch\0x 2 FLAGS\r\n", 24 },
+		{ 'S', "* 2 FETCH (FLAGS ())\r\n" },
+		{ 'C', "a5 uid noop\r\n" },
+		{ 'C', "a6 UID NOOP\r\n" },
+		{ 'C', "a7 N\xcfOP\r\n" },
+		{ 'C', "a8 uid copy 1 Trash\r\n" },
+		{ 'C', "a9 uId\0 Copy 1 Junk\r\n", 21 },
+		{ 'C', "b1 \xc1x\r\n" },
+		{ 'S', "a4 OK\r\na5 OK\r\na6 OK\r\na7 OK\r\na8 OK\r\n"
+		       "a9 OK\r\nb1 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	has(log, "CMD a1 NOOP OK ");
+	has(log, "CMD a2 NOOP OK ");
+	has(log, "CMD a3 UID FETCH OK ");
+	has(log, "CMD a4 UID FETCH OK ");
+	has(log, "CMD a5 UID NOOP OK ");
+	has(log, "CMD a7 N\xcfOP OK ");
+	has(log, "CMD a8 UID COPY OK []  mbox=Trash ");
+	has(log, "CMD a9 UID COPY OK []  mbox=Junk ");
+	/* sorted by unsigned bytes: 0xcf after 'O', 0xc1 after 'U' */
+	cr_assert_str_eq(last_names, "NOOP=2;N\xcfOP=1;UID COPY=2;UID FETCH=2;"
+			 "UID NOOP=2;\xc1X=1;", "%s", last_names);
+	cr_assert_eq(last_end.msgs_fetched, 1);	/* a4 is a FETCH */
+	free(log);
+}
+
+/* A completion's code and text are whole up to 255 bytes (copied on the
+ * stack) and past it (allocated). */
+Test(dissector, completion_text_and_code_whole_at_any_length)
+{
+	static char text[2][260], code[2][260], resp[2][1100];
+	for (int i = 0; i < 2; i++) {
+		size_t n = i ? 256 : 255;
+		memset(text[i], 't', n);
+		text[i][n] = '\0';
+		text[i][0] = (char)('A' + i);
+		memset(code[i], 'c', n);
+		code[i][n] = '\0';
+		code[i][0] = (char)('K' + i);
+		snprintf(resp[i], sizeof(resp[i]), "a%d OK [%s] %s\r\n", i + 1,
+			 code[i], text[i]);
+	}
+	struct step st[] = {
+		{ 'S', "* OK ready\r\n" },
+		{ 'C', "a1 NOOP\r\na2 NOOP\r\na3 NOOP\r\n" },
+		{ 'S', resp[0] },
+		{ 'S', resp[1] },
+		{ 'S', "a3 OK\r\n" },
+	};
+	char *log = RUN(st, NULL);
+	for (int i = 0; i < 2; i++) {
+		char want[1100];
+		snprintf(want, sizeof(want), "CMD a%d NOOP OK [%s] %s mbox=", i + 1,
+			 code[i], text[i]);
+		has(log, want);
+	}
+	has(log, "CMD a3 NOOP OK []  mbox=");
+	free(log);
+}
+
 /* Without line and literal events (a session with no transcript), the
  * records are the same: arguments sent as literals are still read. */
 Test(dissector, records_the_same_without_line_and_literal_events)
