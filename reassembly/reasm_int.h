@@ -4,6 +4,8 @@
 #ifndef ISC_REASM_INT_H
 #define ISC_REASM_INT_H
 
+#include <stdbool.h>
+
 #include "stream.h"
 
 /* Bytes charged to max_ooo and to the memcap for every held block, on top
@@ -37,9 +39,9 @@ struct reasm_stream {
 	/* progress */
 	uint64_t next;			/* offset of the next byte to deliver */
 	uint64_t pend_gap;		/* gap bytes skipped, unreported */
-	isc_time last_ts;		/* time of the last event: events of a
+	isc_time last_ts;		/* time of the last event (INT64_MIN
+					 * before the first): events of a
 					 * stream never go back in time */
-	bool delivered_any;		/* last_ts is valid */
 	/* held blocks: an AVL tree ordered by offset (blocks are disjoint,
 	 * so also by end), plus its lowest and highest block */
 	struct reasm_block *first;
@@ -68,6 +70,45 @@ struct reasm_stream {
  * running total beside each counter cost a pointer load, a test and a
  * second add per update. */
 #define REASM_STAT_ADD(s, field, n) ((s)->st.field += (n))
+
+/* The 64-bit fingerprint kept of each delivered piece (see stream.c):
+ * tells a later copy of it with other bytes. Can't fail. */
+uint64_t reasm_fingerprint(const uint8_t *p, uint64_t n);
+
+/* True when a segment at seq, with len captured bytes followed by missing
+ * ones, is the bytes s expects next, all captured and not too long, while
+ * s holds nothing: then all reasm_stream_add() would do is deliver it
+ * whole, and reasm_stream_pass() does that but for the sink's call. */
+static inline bool reasm_stream_is_next(const struct reasm_stream *s,
+					uint32_t seq, size_t len,
+					uint32_t missing)
+{
+	return seq == s->isn + (uint32_t)s->next && !s->first && len &&
+	       !missing && len <= REASM_WINDOW_MAX;
+}
+
+/* For a segment reasm_stream_is_next() accepts: counts it, remembers it as
+ * delivered, moves next past it, and returns the time to stamp its bytes
+ * with. The caller then hands the bytes on itself, to whoever s's sink
+ * would have: the flow table calls its consumer directly, without two calls
+ * into this file and the sink's call back out. No gap can be pending here:
+ * every public call reports its gaps before it returns. */
+static inline isc_time reasm_stream_pass(struct reasm_stream *s, isc_time ts,
+					 const uint8_t *p, size_t len)
+{
+	struct reasm_recent *r = &s->recent[s->recent_next++ % REASM_RECENT];
+
+	r->off = s->next;
+	r->len = (uint32_t)len;		/* len <= REASM_WINDOW_MAX */
+	r->hash = reasm_fingerprint(p, len);
+	if (ts < s->last_ts)
+		ts = s->last_ts;
+	s->last_ts = ts;
+	REASM_STAT_ADD(s, segments, 1);
+	REASM_STAT_ADD(s, bytes_delivered, len);
+	s->next += len;
+	return ts;
+}
 
 /* Sets up *s in place, like reasm_stream_new() without the allocation.
  * Statistics start at zero. Can't fail. */

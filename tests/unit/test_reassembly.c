@@ -683,6 +683,7 @@ struct flowrec {
 	uint64_t hints;			/* role_hint() calls */
 	struct log bytes[2];		/* every byte delivered, by direction */
 	uint64_t gap_events;
+	isc_time data_ts[2];		/* stamp of the last data, by direction */
 };
 
 static struct flowrec fr;
@@ -722,7 +723,7 @@ static void fo_data(void *ctx, void *flow, enum isc_dir dir, isc_time ts,
 {
 	struct flowrec *r = ctx;
 
-	(void)ts;
+	r->data_ts[dir] = ts;
 	r->data_bytes += len;
 	if (r->quiet)
 		return;
@@ -2128,4 +2129,152 @@ Test(reasm_stream, rewrite_of_delivered_bytes_is_inconsistent)
 	cr_assert_eq(stats()->retransmitted, 2);
 	cr_assert_eq(stats()->inconsistent, 1);
 	cr_assert_str_eq(log_str(&rec.log), "a1 LOGIN alice pw\r\n");
+}
+
+/* ==== in-order segments handed on by the flow table itself ==== */
+
+/* Most segments are the next bytes of their direction with nothing held:
+ * flow.c does the stream's bookkeeping (reasm_stream_pass()) and calls
+ * ops.data itself. What the stream would have done must still happen:
+ * counters, the stamp that never goes back, the offset, and the
+ * fingerprint that tells a rewritten copy later. */
+Test(reasm_flow, next_segments_keep_the_stream_books)
+{
+	handshake(10, 40200);
+	pkt(20, CL, 40200, SV, 143, F_ACK, 101, 501, "a1 LOGIN bob pw\r\n");
+	cr_assert_eq(fr.data_ts[ISC_DIR_CLIENT], 20);
+	/* captured earlier than the bytes before it: stamped no earlier */
+	pkt(15, CL, 40200, SV, 143, F_ACK, 118, 501, "a2 NOOP\r\n");
+	cr_assert_eq(fr.data_ts[ISC_DIR_CLIENT], 20);
+	pkt(21, SV, 143, CL, 40200, F_ACK, 501, 127, "* OK\r\n");
+	cr_assert_eq(fr.data_ts[ISC_DIR_SERVER], 21);
+	/* a copy of the first segment with the same bytes, then another
+	 * with other bytes: only the second is inconsistent, though the
+	 * bytes were never held */
+	pkt(22, CL, 40200, SV, 143, F_ACK, 101, 507, "a1 LOGIN bob pw\r\n");
+	pkt(23, CL, 40200, SV, 143, F_ACK, 101, 507, "a1 LOGIN eve pw\r\n");
+	/* and of the second one: the offsets of both were remembered */
+	pkt(24, CL, 40200, SV, 143, F_ACK, 118, 507, "a2 NOOX\r\n");
+	/* a segment ahead is held; the one that fills the hole before it
+	 * goes through the stream, and both come out in order */
+	pkt(25, CL, 40200, SV, 143, F_ACK, 131, 507, "a4\r\n");
+	pkt(26, CL, 40200, SV, 143, F_ACK, 127, 507, "a3\r\n");
+	pkt(27, CL, 40200, SV, 143, F_ACK, 135, 507, "a5\r\n");
+	cr_assert_str_eq(log_str(&fr.bytes[ISC_DIR_CLIENT]),
+			 "a1 LOGIN bob pw\r\na2 NOOP\r\na3\r\na4\r\na5\r\n");
+	cr_assert_str_eq(log_str(&fr.bytes[ISC_DIR_SERVER]), "* OK\r\n");
+	flow_table_finish(T, 30, FLOW_END_EOF);
+	cr_assert_eq(fr.final[1][ISC_DIR_CLIENT].segments, 8);
+	cr_assert_eq(fr.final[1][ISC_DIR_CLIENT].bytes_delivered, 38);
+	cr_assert_eq(fr.final[1][ISC_DIR_CLIENT].retransmitted, 3);
+	cr_assert_eq(fr.final[1][ISC_DIR_CLIENT].inconsistent, 2);
+	cr_assert_eq(fr.final[1][ISC_DIR_CLIENT].ooo_held, 1);
+	cr_assert_eq(fr.final[1][ISC_DIR_SERVER].segments, 1);
+	cr_assert_eq(fr.final[1][ISC_DIR_SERVER].bytes_delivered, 6);
+	cr_assert_eq(fr.gap_events, 0);
+	cr_assert_eq(flow_table_stats(T)->segments, 9);
+}
+
+/* A segment cut by the snaplen is not taken straight: its missing tail
+ * is a gap, reported after its bytes and before the next ones. */
+Test(reasm_flow, next_segment_with_a_missing_tail_makes_its_gap)
+{
+	struct isc_pkt p;
+
+	handshake(10, 40201);
+	memset(&p, 0, sizeof(p));
+	p.ts = 11;
+	p.src = ip(CL);
+	p.dst = ip(SV);
+	p.sport = 40201;
+	p.dport = 143;
+	p.flags = F_ACK;
+	p.seq = 101;
+	p.ack = 501;
+	p.payload = (const uint8_t *)"a1 ";
+	p.payload_len = 3;
+	p.payload_missing = 5;
+	flow_table_packet(T, &p);
+	pkt(12, CL, 40201, SV, 143, F_ACK, 109, 501, "a2\r\n");
+	cr_assert_str_eq(log_str(&fr.log),
+			 "1 open 10.0.0.1:40201>10.0.0.2:143 @10\n"
+			 "1 C a1 \n"
+			 "1 C gap 5\n"
+			 "1 C a2\r\n\n");
+}
+
+/* ==== addresses: IPv4 compares 8 bytes, IPv6 all 17 ==== */
+
+static struct isc_addr ip6(const char *s)
+{
+	struct isc_addr a;
+
+	memset(&a, 0, sizeof(a));
+	a.family = 6;
+	cr_assert_eq(inet_pton(AF_INET6, s, a.a), 1);
+	return a;
+}
+
+static void pkt_addr(isc_time ts, struct isc_addr src, uint16_t sp,
+		     struct isc_addr dst, uint16_t dp, uint8_t flags,
+		     uint32_t seq, uint32_t ack, const char *data)
+{
+	struct isc_pkt p;
+
+	memset(&p, 0, sizeof(p));
+	p.ts = ts;
+	p.src = src;
+	p.dst = dst;
+	p.sport = sp;
+	p.dport = dp;
+	p.flags = flags;
+	p.seq = seq;
+	p.ack = ack;
+	p.win = 512;
+	p.payload = (const uint8_t *)data;
+	p.payload_len = data ? (uint32_t)strlen(data) : 0;
+	flow_table_packet(T, &p);
+}
+
+/* Clients whose IPv6 addresses differ only past their 7th byte (in one
+ * byte, or in the last) are other flows; so is an IPv4 address whose
+ * bytes are the start of an IPv6 one. Each packet alternates with another flow's,
+ * so that both the last packet's flow and the memo are tried. */
+Test(reasm_flow, addresses_differing_late_are_other_flows)
+{
+	struct isc_addr sv = ip6("2001:db8::2");
+	struct isc_addr c[4] = {
+		ip6("2001:db8::1"), ip6("2001:db8::1:0:0:1"),
+		ip6("2001:db8::5"), ip6("2001:db8::1"),
+	};
+
+	c[3].family = 4;	/* the bytes of c[0], as an IPv4 address */
+	memset(c[3].a + 4, 0, sizeof(c[3].a) - 4);
+	for (int i = 0; i < 4; i++)
+		pkt_addr(1, c[i], 40300, sv, 143, F_ACK, 100, 500, "a1 NOOP");
+	for (int i = 0; i < 4; i++)
+		pkt_addr(2, c[i], 40300, sv, 143, F_ACK, 107, 500, "x");
+	for (int i = 3; i >= 0; i--)
+		pkt_addr(3, sv, 143, c[i], 40300, F_ACK, 500, 108, "* OK");
+	cr_assert_eq(flow_table_stats(T)->flows, 4);
+	cr_assert_eq(fr.data_bytes, 48);	/* 7 + 1 + 4 bytes each */
+	flow_table_finish(T, 9, FLOW_END_EOF);
+	for (int i = 1; i <= 4; i++) {
+		cr_assert_eq(fr.final[i][ISC_DIR_CLIENT].bytes_delivered, 8);
+		cr_assert_eq(fr.final[i][ISC_DIR_SERVER].bytes_delivered, 4);
+	}
+}
+
+/* A packet of the last packet's flow skips the port test; any other
+ * packet still takes it. */
+Test(reasm_flow, ports_tested_past_the_last_flow)
+{
+	handshake(1, 40400);
+	pkt(2, CL, 40400, SV, 25, F_ACK, 101, 501, "EHLO");
+	pkt(3, CL, 40400, SV, 143, F_ACK, 101, 501, "a1");
+	pkt(4, SV, 25, CL, 40400, F_ACK, 501, 101, "250");
+	cr_assert_eq(flow_table_stats(T)->packets, 6);
+	cr_assert_eq(flow_table_stats(T)->not_imap_port, 2);
+	cr_assert_eq(flow_table_stats(T)->flows, 1);
+	cr_assert_eq(fr.data_bytes, 2);
 }
