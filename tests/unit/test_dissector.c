@@ -1748,3 +1748,32 @@ Test(scan, eq_folds_case_of_letters_only)
 		cr_assert(!imap_eq((const uint8_t *)words[w], n - 1, words[w]));
 	}
 }
+
+/* A completion's code and text reach the command record whole, whether
+ * they fit the stack buffers tagged() copies them to or not: lengths
+ * on either side of each buffer's size (1 KiB for the code, which holds
+ * a post-login CAPABILITY list, 256 for the text). */
+Test(dissector, long_response_codes_and_texts_kept_whole)
+{
+	static const size_t lens[] = { 1, 255, 256, 257, 400, 1022, 1023, 1024,
+				       1025, 3000 };
+	static char code[4000], text[4000], line[8200], want[8200];
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		size_t n = lens[i];
+		for (size_t k = 0; k < n; k++) {
+			code[k] = (char)('a' + k % 26);
+			text[k] = (char)('A' + k % 26);
+		}
+		code[n] = text[n] = '\0';
+		snprintf(line, sizeof(line), "a1 OK [%s] %s\r\n", code, text);
+		const struct step st[] = {
+			{ 'S', "* OK hi\r\n", 0 },
+			{ 'C', "a1 NOOP\r\n", 0 },
+			{ 'S', line, 0 },
+		};
+		char *log = RUN(st, NULL);
+		snprintf(want, sizeof(want), "CMD a1 NOOP OK [%s] %s mbox=", code, text);
+		has(log, want);
+		free(log);
+	}
+}
