@@ -838,10 +838,9 @@ static void half_payload(struct flow_table *t, struct flow *f,
 	 * sink's half_data(), three calls (bench's mixed capture: 1,235 ->
 	 * 1,211 instructions a packet). */
 	if (reasm_stream_is_next(&h->st, seq, (size_t)len, (uint32_t)miss)) {
-		isc_time at = reasm_stream_pass(&h->st, ts, p, (size_t)len);
-
-		t->ops.data(t->ops.ctx, f->user, (enum isc_dir)h->dir, at, p,
-			    (size_t)len);
+		reasm_stream_pass(&h->st, ts, p, (size_t)len);
+		t->ops.data(t->ops.ctx, f->user, (enum isc_dir)h->dir,
+			    h->st.last_ts, p, (size_t)len);
 		return;
 	}
 	reasm_stream_add(&h->st, ts, seq, p, (size_t)len, (uint32_t)miss);
@@ -1274,6 +1273,52 @@ static void flow_segment(struct flow_table *t, struct flow *f,
 	if (dir) {
 		h = &lv->half[1];
 		o = &lv->half[0];
+	}
+
+	/* The common case: an ACK with neither SYN, RST nor FIN, both
+	 * halves started, the sender's ACKs seen, no FIN and no probe on
+	 * either side. Three flag tests, then only what such a segment
+	 * needs: hi moves forward (HALF_HI is set), the ACK goes to the
+	 * peer without the FIN and probe clamps, an in-order segment of
+	 * two bytes or more (one byte may be a window probe) goes straight
+	 * to ops.data, and no FIN can be due. What the general code below
+	 * would also do is known done (HALF_ACKED, HALF_STARTED) or
+	 * impossible. The consumer's call ends the path, a tail call, with
+	 * what it needs read after the fingerprint's call rather than kept
+	 * across it (bench's mixed capture: 1,160 -> 1,132 instructions a
+	 * packet; small: 1,926 -> 1,898; many-flows: 2,260 -> 2,244). */
+	if ((pkt->flags & (ISC_TH_SYN | ISC_TH_RST | ISC_TH_FIN | ISC_TH_ACK)) ==
+		    ISC_TH_ACK &&
+	    (h->flags & (HALF_STARTED | HALF_ACKED | HALF_HI | HALF_FIN |
+			 HALF_PROBE)) == (HALF_STARTED | HALF_ACKED | HALF_HI) &&
+	    (o->flags & (HALF_STARTED | HALF_HI | HALF_FIN | HALF_PROBE)) ==
+		    (HALF_STARTED | HALF_HI)) {
+		uint32_t end = seq + pkt->payload_len + pkt->payload_missing;
+		uint32_t ack = pkt->ack;
+
+		if ((int32_t)(end - h->hi) > 0 && near(end, h->hi))
+			h->hi = end;
+		if ((int32_t)(ack - h->ack) >= 0) {
+			h->ack = ack;
+			h->win = pkt->win;
+		}
+		if ((int32_t)(ack - o->hi) > 0)
+			ack = o->hi;
+		if ((int32_t)(ack - half_next(o)) > 0)
+			reasm_stream_ack(&o->st, ts, ack);
+		if (pkt->payload_len > 1 &&
+		    reasm_stream_is_next(&h->st, seq, pkt->payload_len,
+					 pkt->payload_missing)) {
+			reasm_stream_pass(&h->st, ts, pkt->payload,
+					  pkt->payload_len);
+			t->ops.data(t->ops.ctx, f->user, dir, h->st.last_ts,
+				    pkt->payload, pkt->payload_len);
+			return;
+		}
+		if (pkt->payload_len || pkt->payload_missing)
+			half_payload(t, f, h, o, ts, seq, pkt->payload,
+				     pkt->payload_len, pkt->payload_missing);
+		return;
 	}
 
 	/* one test for RST and SYN, rare (see half_ack() for the gain) */

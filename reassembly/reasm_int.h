@@ -88,26 +88,30 @@ static inline bool reasm_stream_is_next(const struct reasm_stream *s,
 }
 
 /* For a segment reasm_stream_is_next() accepts: counts it, remembers it as
- * delivered, moves next past it, and returns the time to stamp its bytes
- * with. The caller then hands the bytes on itself, to whoever s's sink
- * would have: the flow table calls its consumer directly, without two calls
- * into this file and the sink's call back out. No gap can be pending here:
- * every public call reports its gaps before it returns. */
-static inline isc_time reasm_stream_pass(struct reasm_stream *s, isc_time ts,
-					 const uint8_t *p, size_t len)
+ * delivered, moves next past it, and sets s->last_ts to the time to stamp
+ * its bytes with. The caller then hands the bytes on itself, to whoever
+ * s's sink would have: the flow table calls its consumer directly, without
+ * two calls into this file and the sink's call back out. No gap can be
+ * pending here: every public call reports its gaps before it returns.
+ * The fingerprint's call comes last and the time is left in s, not
+ * returned: nothing of the caller's has to live across the call, so the
+ * flow table's caller reads what the consumer's call needs from memory
+ * after it instead of spilling it (bench's mixed capture: 150.44M -> 150.26M
+ * instructions, 1.4 a packet). */
+static inline void reasm_stream_pass(struct reasm_stream *s, isc_time ts,
+				     const uint8_t *p, size_t len)
 {
 	struct reasm_recent *r = &s->recent[s->recent_next++ % REASM_RECENT];
 
-	r->off = s->next;
-	r->len = (uint32_t)len;		/* len <= REASM_WINDOW_MAX */
-	r->hash = reasm_fingerprint(p, len);
 	if (ts < s->last_ts)
 		ts = s->last_ts;
 	s->last_ts = ts;
 	REASM_STAT_ADD(s, segments, 1);
 	REASM_STAT_ADD(s, bytes_delivered, len);
+	r->off = s->next;
+	r->len = (uint32_t)len;		/* len <= REASM_WINDOW_MAX */
 	s->next += len;
-	return ts;
+	r->hash = reasm_fingerprint(p, len);
 }
 
 /* Sets up *s in place, like reasm_stream_new() without the allocation.

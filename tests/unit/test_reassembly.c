@@ -2278,3 +2278,100 @@ Test(reasm_flow, ports_tested_past_the_last_flow)
 	cr_assert_eq(flow_table_stats(T)->flows, 1);
 	cr_assert_eq(fr.data_bytes, 2);
 }
+
+/* ==== the common case of flow_segment() ==== */
+
+/* An ACK of an established flow, neither side closing, takes a short path
+ * in flow_segment(). It must keep the general rules: an ACK older than
+ * the last one changes neither the ACK nor the window (a 1-byte segment
+ * at it is no probe then); a segment far beyond any window does not move the
+ * sender's highest sequence number (else an ACK of bytes never sent would
+ * pass as a hole); a segment ahead is held. (The zero-window tests above
+ * take the short path too.) */
+Test(reasm_flow, common_segments_keep_the_general_rules)
+{
+	handshake(1, 40500);
+	pkt(2, CL, 40500, SV, 143, F_ACK, 101, 501, "a1 APPEND");
+	pkt(3, SV, 143, CL, 40500, F_ACK, 501, 110, NULL);
+	pkt(4, CL, 40500, SV, 143, F_ACK, 110, 501, "Z");
+	/* the server acks "Z", then an older ACK with a zero window arrives
+	 * late: not believed, so "Z" sent again is a retransmission, not a
+	 * probe at the byte the server expects */
+	pkt(5, SV, 143, CL, 40500, F_ACK, 501, 111, NULL);
+	pkt_win(6, SV, 143, CL, 40500, F_ACK, 501, 110, 0, NULL);
+	pkt(7, CL, 40500, SV, 143, F_ACK, 110, 501, "Z");
+	/* garbage 2^31 ahead: ignored, and the server's ACK of 200 is cut
+	 * to the client's highest byte, 111: no gap */
+	pkt(8, CL, 40500, SV, 143, F_ACK, 101 + 0x80000000u, 501, "zz");
+	pkt(9, SV, 143, CL, 40500, F_ACK, 501, 200, NULL);
+	/* one segment ahead, held until the one before it comes */
+	pkt(10, CL, 40500, SV, 143, F_ACK, 115, 501, "efgh");
+	pkt(11, CL, 40500, SV, 143, F_ACK, 111, 501, "abcd");
+	cr_assert_str_eq(log_str(&fr.bytes[ISC_DIR_CLIENT]),
+			 "a1 APPENDZabcdefgh");
+	cr_assert_eq(flow_table_stats(T)->window_probes, 0);
+	cr_assert_eq(flow_table_stats(T)->retransmitted, 1);
+	cr_assert_eq(flow_table_stats(T)->gaps, 0);
+	cr_assert_eq(flow_table_stats(T)->ooo_held, 1);
+}
+
+/* ==== the fingerprint of a delivered piece ==== */
+
+/* Whether reasm_fingerprint() reads byte b of an n-byte piece: all of a
+ * piece up to 256 bytes; of a longer one the first and last 64 and the
+ * word at 64 + 128 * i for each i with 64 + 128 * i + 8 <= n - 64. */
+static bool fp_reads(size_t n, size_t b)
+{
+	if (n <= 256 || b < 64 || b >= n - 64)
+		return true;
+	return (b - 64) % 128 < 8 && (b - 64) / 128 * 128 + 64 + 8 <= n - 64;
+}
+
+/* The sampling is what tells a rewrite apart: every bit of every byte
+ * read counts (a step is a bijection of each word read, so one word that
+ * differs always gives another fingerprint), at every length class (the
+ * byte loop under 8 bytes, the overlapping last word, the words left
+ * over after the eight-word steps, the sampled middle of a long piece),
+ * and a byte not read counts for nothing. */
+Test(reasm_stream, fingerprint_reads_every_sampled_bit_and_nothing_else)
+{
+	static const size_t lens[] = {
+		0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 23, 24, 31, 32, 33, 40,
+		47, 48, 55, 56, 63, 64, 65, 71, 72, 79, 88, 96, 100, 127, 128,
+		129, 200, 255, 256, 257, 263, 264, 265, 391, 392, 393, 520,
+		521, 1000, 1159, 1160, 1161, 1448, 1449, 2048, 2100, 4000,
+	};
+	static uint8_t buf[4096];
+
+	rng_state = 0x5eed;
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rng();
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		size_t n = lens[k];
+		uint64_t base = reasm_fingerprint(buf, n);
+
+		for (size_t b = 0; b < n; b++) {
+			for (int bit = 0; bit < 8; bit++) {
+				uint64_t fp;
+
+				buf[b] ^= (uint8_t)(1u << bit);
+				fp = reasm_fingerprint(buf, n);
+				buf[b] ^= (uint8_t)(1u << bit);
+				if (fp_reads(n, b))
+					cr_assert_neq(fp, base, "n %zu byte %zu bit %d",
+						      n, b, bit);
+				else
+					cr_assert_eq(fp, base, "n %zu byte %zu", n, b);
+			}
+			if (fp_reads(n, b)) {
+				/* a whole other byte, as a rewrite has */
+				uint8_t was = buf[b];
+
+				buf[b] = (uint8_t)(was + 1 + rng() % 255);
+				cr_assert_neq(reasm_fingerprint(buf, n), base,
+					      "n %zu byte %zu", n, b);
+				buf[b] = was;
+			}
+		}
+	}
+}
