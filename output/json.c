@@ -672,6 +672,16 @@ static inline char *wput(char *w, const char *s, size_t n)
 #define WLIT(w, s) wput(w, s, sizeof(s) - 1)
 #define WKEY(w, k) WLIT(w, ",\"" k "\":")
 
+/* s (n bytes) by string_any(), which makes its own room, at the cursor
+ * w: returns a cursor after it with RUN_MAX bytes of room, or NULL. */
+static char *w_str_any(struct out_json *j, char *w, const char *s, size_t n,
+		       bool wire)
+{
+	done(j, w);
+	string_any(j, s, n, wire);
+	return room(j, RUN_MAX);
+}
+
 /* w_str() for a string of more than 16 bytes: up to JSON_STR_PART
  * bytes, words copied as they are tested into room made for the string
  * as it is; the first that needs a look sends the string to
@@ -704,9 +714,7 @@ static char *w_str_long(struct out_json *j, char *w, const char *s, size_t n,
 		}
 	}
 any:
-	done(j, w);
-	string_any(j, s, n, wire);
-	return room(j, RUN_MAX);
+	return w_str_any(j, w, s, n, wire);
 }
 
 /* s (n bytes) as a JSON string at the cursor w, as string_() writes it:
@@ -728,9 +736,7 @@ static inline char *w_str(struct out_json *j, char *w, const char *s,
 	w[n + 1] = '"';
 	return w + n + 2;
 any:
-	done(j, w);
-	string_any(j, s, n, wire);
-	return room(j, RUN_MAX);
+	return w_str_any(j, w, s, n, wire);
 }
 
 /* null in place of a string, leaving RUN_MAX bytes of room after it as

@@ -798,6 +798,17 @@ static bool is_window_probe(const struct flow_half *o, uint32_t seq,
 	       seq == o->ack;
 }
 
+/* A segment reasm_stream_is_next() accepted for h: the stream's books,
+ * then its bytes straight to ops.data (see half_payload()). */
+static inline void pass_next(struct flow_table *t, struct flow *f,
+			     struct flow_half *h, isc_time ts,
+			     const uint8_t *p, size_t len)
+{
+	reasm_stream_pass(&h->st, ts, p, len);
+	t->ops.data(t->ops.ctx, f->user, (enum isc_dir)h->dir, h->st.last_ts,
+		    p, len);
+}
+
 /* Hands h's payload, len captured bytes at p then miss more that were not
  * captured, starting at seq and captured at ts, to its stream. Bytes after
  * h's FIN are cut (nothing can follow a FIN); a zero-window probe is kept
@@ -838,9 +849,7 @@ static void half_payload(struct flow_table *t, struct flow *f,
 	 * sink's half_data(), three calls (bench's mixed capture: 1,235 ->
 	 * 1,211 instructions a packet). */
 	if (reasm_stream_is_next(&h->st, seq, (size_t)len, (uint32_t)miss)) {
-		reasm_stream_pass(&h->st, ts, p, (size_t)len);
-		t->ops.data(t->ops.ctx, f->user, (enum isc_dir)h->dir,
-			    h->st.last_ts, p, (size_t)len);
+		pass_next(t, f, h, ts, p, (size_t)len);
 		return;
 	}
 	reasm_stream_add(&h->st, ts, seq, p, (size_t)len, (uint32_t)miss);
@@ -1309,10 +1318,7 @@ static void flow_segment(struct flow_table *t, struct flow *f,
 		if (pkt->payload_len > 1 &&
 		    reasm_stream_is_next(&h->st, seq, pkt->payload_len,
 					 pkt->payload_missing)) {
-			reasm_stream_pass(&h->st, ts, pkt->payload,
-					  pkt->payload_len);
-			t->ops.data(t->ops.ctx, f->user, dir, h->st.last_ts,
-				    pkt->payload, pkt->payload_len);
+			pass_next(t, f, h, ts, pkt->payload, pkt->payload_len);
 			return;
 		}
 		if (pkt->payload_len || pkt->payload_missing)
